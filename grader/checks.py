@@ -1,0 +1,175 @@
+"""Checks that visible and hidden tests call.
+
+Every check raises :class:`CheckFailed` with a message in one fixed shape:
+
+    <what was checked>: expected <expected>, got <got>.
+    Likely mistake: <the mistake that produces exactly this result>
+
+Tests name likely mistakes by computing what a mistaken solution would return and
+passing it in ``mistakes={"description": value_or_predicate}``; when the student's result
+matches one, the message names it. The message is the whole story: feedback shows only
+the last line of a hidden test's traceback (see grader.feedback).
+"""
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+Mistakes = Mapping[str, Any] | None
+
+
+class CheckFailed(AssertionError):
+    """A test's verdict on a submission: what was expected, what came back, why."""
+
+
+def describe(value: Any, max_items: int = 6) -> str:
+    """A short, readable rendering of a value for a failure message."""
+    if isinstance(value, torch.Tensor):
+        flat = value.detach().flatten()
+        items = ", ".join(f"{v:.4g}" if flat.is_floating_point() else str(int(v))
+                          for v in flat[:max_items].tolist())
+        more = ", ..." if flat.numel() > max_items else ""
+        return f"tensor(shape={tuple(value.shape)}, dtype={value.dtype}, values=[{items}{more}])"
+    if isinstance(value, torch.Size):
+        return str(tuple(value))
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _matches(got: Any, candidate: Any) -> bool:
+    if callable(candidate) and not isinstance(candidate, torch.Tensor):
+        try:
+            return bool(candidate(got))
+        except Exception:  # a predicate that cannot judge this value does not match it
+            return False
+    if isinstance(candidate, torch.Tensor) or isinstance(got, torch.Tensor):
+        return _tensors_close(got, candidate, atol=1e-5, rtol=1e-4)
+    try:
+        return bool(got == candidate)
+    except Exception:
+        return False
+
+
+def likely_mistake(got: Any, mistakes: Mistakes) -> str | None:
+    """The description of the first known mistake whose result equals ``got``."""
+    for description, candidate in (mistakes or {}).items():
+        if _matches(got, candidate):
+            return description
+    return None
+
+
+def fail(message: str, hint: str | None = None) -> None:
+    raise CheckFailed(message + (f"\nLikely mistake: {hint}" if hint else ""))
+
+
+def check(condition: bool, message: str, hint: str | None = None) -> None:
+    """Fail with ``message`` (and ``hint`` as the likely mistake) unless ``condition`` holds."""
+    if not condition:
+        fail(message, hint)
+
+
+def check_equal(got: Any, expected: Any, what: str, mistakes: Mistakes = None,
+                hint: str | None = None) -> None:
+    """``got == expected`` for plain values (ints, strings, tuples, dicts, sets)."""
+    if isinstance(got, torch.Size):
+        got = tuple(got)
+    if isinstance(expected, torch.Size):
+        expected = tuple(expected)
+    if got != expected:
+        fail(f"{what}: expected {describe(expected)}, got {describe(got)}.",
+             likely_mistake(got, mistakes) or hint)
+
+
+def check_type(got: Any, expected_type: type | tuple, what: str, hint: str | None = None) -> None:
+    if not isinstance(got, expected_type):
+        names = (" or ".join(t.__name__ for t in expected_type)
+                 if isinstance(expected_type, tuple) else expected_type.__name__)
+        fail(f"{what}: expected a {names}, got a {type(got).__name__} ({describe(got)}).", hint)
+
+
+def check_shape(tensor: Any, expected: tuple, what: str, mistakes: Mistakes = None,
+                hint: str | None = None) -> None:
+    check_type(tensor, torch.Tensor, what)
+    check_equal(tuple(tensor.shape), tuple(expected), f"{what} shape", mistakes, hint)
+
+
+def check_dtype(tensor: Any, expected: torch.dtype, what: str, hint: str | None = None) -> None:
+    check_type(tensor, torch.Tensor, what)
+    check(tensor.dtype == expected, f"{what} dtype: expected {expected}, got {tensor.dtype}.", hint)
+
+
+def _tensors_close(a: Any, b: Any, atol: float, rtol: float) -> bool:
+    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape:
+        return False
+    a, b = a.detach().cpu(), b.detach().cpu()
+    if not (a.is_floating_point() or b.is_floating_point()):
+        return torch.equal(a, b)
+    return torch.allclose(a.double(), b.double(), atol=atol, rtol=rtol, equal_nan=True)
+
+
+def check_close(got: Any, expected: torch.Tensor | float, what: str, *, atol: float = 1e-5,
+                rtol: float = 1e-4, check_dtype: bool = True, mistakes: Mistakes = None,
+                hint: str | None = None) -> None:
+    """Tensor (or float) ``got`` equals ``expected`` within tolerance, with the same shape and dtype.
+
+    On failure the message gives the largest difference and where it is.
+    """
+    if not isinstance(expected, torch.Tensor):
+        check_type(got, (int, float, torch.Tensor), what, hint)
+        got_value = float(got)
+        if not math.isclose(got_value, float(expected), rel_tol=rtol, abs_tol=atol):
+            fail(f"{what}: expected {float(expected):.6g}, got {got_value:.6g}.",
+                 likely_mistake(got_value, mistakes) or hint)
+        return
+    check_type(got, torch.Tensor, what, hint)
+    if got.shape != expected.shape:
+        fail(f"{what} shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}.",
+             likely_mistake(got, mistakes) or hint)
+    if check_dtype and got.dtype != expected.dtype:
+        fail(f"{what} dtype: expected {expected.dtype}, got {got.dtype}.",
+             likely_mistake(got, mistakes) or hint)
+    if not _tensors_close(got, expected, atol, rtol):
+        diff = (got.detach().cpu().double() - expected.detach().cpu().double()).abs()
+        diff = torch.nan_to_num(diff, nan=math.inf)
+        worst = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape)) if diff.dim() else ()
+        fail(f"{what}: values differ from the expected ones (largest difference "
+             f"{diff.max().item():.4g} at index {worst}).\n"
+             f"  expected {describe(expected)}\n  got      {describe(got)}",
+             likely_mistake(got, mistakes) or hint)
+
+
+def student_call(what: str, fn: Callable, *args, known_errors: Mapping[str, str] | None = None,
+                 **kwargs) -> Any:
+    """Call the student's ``fn``; turn its exception into a verdict that says what was called.
+
+    ``known_errors`` maps a substring of an exception message to the mistake that causes it.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        fail(f"{what}: not implemented yet (it raised NotImplementedError).")
+    except CheckFailed:
+        raise
+    except Exception as error:
+        message = f"{what} raised {type(error).__name__}: {error}"
+        hint = next((h for text, h in (known_errors or {}).items() if text in str(error)), None)
+        raise CheckFailed(message + (f"\nLikely mistake: {hint}" if hint else "")) from error
+
+
+def _show_verdict_only(shell, etype, value, tb, tb_offset=None):
+    """IPython handler: a failed check shows its message, not a traceback into this file."""
+    stb = [f"\x1b[0;31m{etype.__name__}\x1b[0m: {value}"]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def _install_notebook_display() -> None:
+    try:
+        shell = get_ipython()  # noqa: F821 (defined inside IPython only)
+    except NameError:
+        return
+    shell.set_custom_exc((CheckFailed,), _show_verdict_only)
+
+
+_install_notebook_display()

@@ -1,0 +1,203 @@
+"""``python -m grader <verb>``: the instructor's commands.
+
+    notebooks [--check|--force]  build solutions/ and lectures/ notebooks from their .nb.py sources
+    release [--check]            regenerate assignments/ from solutions/ with nbgrader
+    validate [ASSIGNMENT...]     solutions must score full marks, releases zero (exit 1 otherwise)
+    autograde ASSIGNMENT DIR     grade a folder of submissions; print scores, write a CSV
+    demo [ASSIGNMENT]            grade a class built from the solution and the mistake bank
+    bank [ASSIGNMENT...]         grade the mistake banks and check every entry's expectation
+    publish                      release every assignment into the local exchange (JupyterLab)
+"""
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from grader import notebooks
+from grader.paths import ASSIGNMENTS_DIR, WORK_AREA, assignment_names
+
+
+def _print_table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+
+
+def _grade_class(assignment: str, entries, workdir: Path):
+    """Grade solution + release + ``entries``; return rows of (student, result, problems)."""
+    from grader.bank import build_class, judge
+    from grader.pipeline import GradingRun
+
+    run = GradingRun(assignment, workdir)
+    students = build_class(run.source_notebook, run.release_notebook, entries)
+    for name, (nb, _) in students.items():
+        run.submit(name, nb)
+    results = run.grade(progress=lambda s: print(f"  autograding {s} ...", file=sys.stderr))
+    return run, [(name, results[name], judge(expectation, results[name]))
+                 for name, (_, expectation) in students.items()]
+
+
+def _score(result) -> str:
+    return f"{result.score:g}/{result.max_score:g}"
+
+
+def cmd_notebooks(args) -> int:
+    from grader.notebook_builder import build_all
+
+    return build_all(check=args.check, force=args.force)
+
+
+def cmd_release(args) -> int:
+    from grader.pipeline import GradingRun
+
+    stale = []
+    for assignment in assignment_names():
+        with tempfile.TemporaryDirectory() as tmp:
+            run = GradingRun(assignment, Path(tmp) / "course")
+            generated = notebooks.read(run.release_dir / run.notebook_name)
+            target = ASSIGNMENTS_DIR / assignment / run.notebook_name
+            if args.check:
+                if not target.exists() or notebooks.read(target) != generated:
+                    stale.append(str(target.relative_to(ASSIGNMENTS_DIR.parent)))
+            else:
+                notebooks.write(generated, target)
+                print(f"wrote {target.relative_to(ASSIGNMENTS_DIR.parent)}")
+    extra = {p.name for p in ASSIGNMENTS_DIR.iterdir() if p.is_dir()} - set(assignment_names())
+    stale += [f"assignments/{name} (no source in solutions/)" for name in sorted(extra)]
+    if stale:
+        print("Out of sync with solutions/ (run `python -m grader release`):\n  " + "\n  ".join(stale))
+        return 1
+    if args.check:
+        print("assignments/ is in sync with solutions/")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    failures = 0
+    for assignment in args.assignments or assignment_names():
+        with tempfile.TemporaryDirectory() as tmp:
+            _, rows = _grade_class(assignment, [], Path(tmp) / "course")
+        for name, result, problems in rows:
+            status = "ok" if not problems else "FAIL: " + "; ".join(problems)
+            print(f"{assignment}: {name} scored {_score(result)} -> {status}")
+            failures += bool(problems)
+    return 1 if failures else 0
+
+
+def _submissions_in(folder: Path) -> dict[str, Path]:
+    """Student id -> notebook, from ``DIR/<student>.ipynb`` or ``DIR/<student>/<any>.ipynb``."""
+    found = {p.stem: p for p in folder.glob("*.ipynb")}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        candidates = sorted(sub.rglob("*.ipynb"))
+        candidates = [c for c in candidates if ".ipynb_checkpoints" not in c.parts]
+        if len(candidates) == 1:
+            found[sub.name] = candidates[0]
+        elif candidates:
+            raise SystemExit(f"{sub}: expected one notebook, found {len(candidates)}")
+    return dict(sorted(found.items()))
+
+
+def cmd_autograde(args) -> int:
+    from grader.pipeline import GradingRun
+
+    folder = Path(args.submissions)
+    submissions = _submissions_in(folder)
+    if not submissions:
+        print(f"No submissions (*.ipynb or <student>/*.ipynb) in {folder}")
+        return 1
+    workdir = Path(args.workdir or WORK_AREA / "runs" / args.assignment)
+    run = GradingRun(args.assignment, workdir)
+    for student, path in submissions.items():
+        run.submit(student, path)
+    results = run.grade(progress=lambda s: print(f"  autograding {s} ...", file=sys.stderr))
+    rows = []
+    for student, result in results.items():
+        lost = ", ".join(result.lost_cells) or "-"
+        rows.append([student, _score(result), lost if not result.error else "NOT GRADED: " + result.error.splitlines()[-1]])
+    _print_table(rows, ["student", "score", "tests that lost points"])
+    csv_path = run.export_csv(Path(args.csv) if args.csv else workdir / "grades.csv")
+    print(f"\nGrades CSV: {csv_path}\nFeedback:   {workdir / 'feedback'}/<student>/{args.assignment}/")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from grader.bank import load_bank
+
+    assignment = args.assignment or assignment_names()[0]
+    workdir = WORK_AREA / "demo" / assignment
+    print(f"Grading a demo class for {assignment}: the solution, the blank release and "
+          f"every mistake-bank entry, with nbgrader autograde.\n")
+    run, rows = _grade_class(assignment, load_bank(assignment), workdir)
+    table = [[name, _score(result), ", ".join(result.lost_cells) or "-",
+              "as expected" if not problems else "UNEXPECTED: " + "; ".join(problems)]
+             for name, result, problems in rows]
+    _print_table(table, ["student", "score", "tests that lost points", "verdict"])
+    csv_path = run.export_csv(workdir / "grades.csv")
+    print(f"\nGradebook: {workdir / 'gradebook.db'}\nGrades CSV: {csv_path}")
+    print(f"Feedback HTML: {workdir / 'feedback'}/<student>/{assignment}/{run.notebook_name.replace('.ipynb', '.html')}")
+    return 1 if any(problems for _, _, problems in rows) else 0
+
+
+def cmd_bank(args) -> int:
+    from grader.bank import load_bank
+
+    failures = 0
+    for assignment in args.assignments or assignment_names():
+        with tempfile.TemporaryDirectory() as tmp:
+            _, rows = _grade_class(assignment, load_bank(assignment), Path(tmp) / "course")
+        for name, result, problems in rows:
+            print(f"{assignment}: {name:32s} {_score(result):>8s}  {'ok' if not problems else 'FAIL: ' + '; '.join(problems)}")
+            failures += bool(problems)
+    return 1 if failures else 0
+
+
+def cmd_publish(args) -> int:
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from grader.config import course_config
+
+    config = course_config()
+    (WORK_AREA / "exchange").mkdir(parents=True, exist_ok=True)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    for assignment in assignment_names():
+        # generate_assignment registers the assignment in the gradebook, as release needs.
+        for step in (api.generate_assignment, api.unrelease, api.release_assignment):
+            outcome = step(assignment)
+            if step is not api.unrelease and not outcome["success"]:
+                print(outcome.get("log", ""), outcome.get("error", ""))
+                return 1
+        print(f"released {assignment} to {WORK_AREA / 'exchange'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    p = verbs.add_parser("notebooks", help="build notebooks from their .nb.py sources")
+    p.add_argument("--check", action="store_true", help="fail if a notebook is out of date")
+    p.add_argument("--force", action="store_true", help="rebuild (and re-execute) every notebook")
+    p.set_defaults(run=cmd_notebooks)
+    p = verbs.add_parser("release", help="regenerate assignments/ from solutions/")
+    p.add_argument("--check", action="store_true", help="fail if assignments/ is out of sync")
+    p.set_defaults(run=cmd_release)
+    p = verbs.add_parser("validate", help="solutions score full marks, releases zero")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(run=cmd_validate)
+    p = verbs.add_parser("autograde", help="grade a folder of submissions")
+    p.add_argument("assignment")
+    p.add_argument("submissions", help="folder of <student>.ipynb or <student>/<notebook>.ipynb")
+    p.add_argument("--csv", help="where to write the grades CSV (default: in the work folder)")
+    p.add_argument("--workdir", help=f"nbgrader work folder (default: {WORK_AREA}/runs/ASSIGNMENT)")
+    p.set_defaults(run=cmd_autograde)
+    p = verbs.add_parser("demo", help="grade a demo class from the solution and the mistake bank")
+    p.add_argument("assignment", nargs="?")
+    p.set_defaults(run=cmd_demo)
+    p = verbs.add_parser("bank", help="check every mistake-bank entry's expectation")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(run=cmd_bank)
+    p = verbs.add_parser("publish", help="release all assignments to the local exchange")
+    p.set_defaults(run=cmd_publish)
+    args = parser.parse_args(argv)
+    return args.run(args)

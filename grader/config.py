@@ -1,0 +1,60 @@
+"""nbgrader's configuration for this course: the single source of truth.
+
+``nbgrader_config.py`` at the repository root (read by the ``nbgrader`` command and by
+JupyterLab's nbgrader extensions) and every grading run of the ``grader`` package
+call :func:`course_config`, so the command line, the lab and the tests grade alike.
+"""
+from pathlib import Path
+
+from traitlets.config import Config
+
+from grader.paths import REPO_ROOT, STUDENT_WORK_DIR, WORK_AREA
+
+COURSE_ID = "pytorch-course"
+# Files in solutions/<assignment>/ that are instructor-only and must never be released:
+# the mistake bank and the notebook's text source.
+INSTRUCTOR_ONLY_FILES = ["mistake_bank.py", "*.nb.py"]
+# Seconds a single cell may run. A cold `import torch` takes a few seconds on a busy
+# two-core machine; one minute leaves room for that and still stops an infinite loop.
+CELL_TIMEOUT_S = 60
+
+
+def course_config(root: Path = REPO_ROOT, cell_timeout_s: int = CELL_TIMEOUT_S) -> Config:
+    """nbgrader settings for a course rooted at ``root``.
+
+    ``root`` is the repository for the instructor's real course, or a scratch folder
+    for an isolated grading run (validation, the mistake bank, ``python -m grader autograde``).
+    """
+    root = Path(root).resolve()
+    work = WORK_AREA if root == REPO_ROOT else root
+    c = Config()
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.source_directory = "solutions"
+    c.CourseDirectory.release_directory = "assignments"
+    c.CourseDirectory.submitted_directory = str(Path(work, "submitted").relative_to(root))
+    c.CourseDirectory.autograded_directory = str(Path(work, "autograded").relative_to(root))
+    c.CourseDirectory.feedback_directory = str(Path(work, "feedback").relative_to(root))
+    c.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
+    c.CourseDirectory.ignore = [
+        ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", *INSTRUCTOR_ONLY_FILES,
+    ]
+
+    # A local exchange, so that JupyterLab's Assignments tab can list, fetch and submit.
+    c.Exchange.root = str(work / "exchange")
+    c.Exchange.assignment_dir = str(STUDENT_WORK_DIR)
+
+    c.ClearSolutions.code_stub = {
+        "python": "# YOUR CODE HERE\nraise NotImplementedError()",
+    }
+    c.Execute.timeout = cell_timeout_s
+    # A deleted test cell must not delete the points it guards.
+    c.OverwriteCells.add_missing_cells = True
+    # Feedback shows the student's work and test results, never the hidden tests' code.
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "grader.feedback.HideHiddenTestTracebacks",
+        "nbgrader.preprocessors.ClearHiddenTests",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
+    return c

@@ -1,0 +1,148 @@
+"""A grading run: nbgrader's real pipeline on an isolated course folder.
+
+    run = GradingRun("01_nn_module", workdir)     # copies the source, runs generate_assignment
+    run.submit("alice", notebook)                  # into submitted/alice/01_nn_module/
+    results = run.grade()                          # autograde each student, then generate_feedback
+    run.export_csv(path)                           # nbgrader's own CSV export
+
+Each student is autograded by a separate nbgrader call, so a submission that breaks nbgrader
+(malformed JSON, a kernel that dies) costs only that student's grade and its error is
+reported against that student alone.
+"""
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.plugins import CsvExportPlugin
+
+from grader import notebooks
+from grader.config import CELL_TIMEOUT_S, COURSE_ID, course_config
+from grader.paths import SOLUTIONS_DIR
+
+
+class GradingError(RuntimeError):
+    """nbgrader could not prepare the assignment itself (not a student's fault)."""
+
+
+@dataclass
+class CellGrade:
+    grade_id: str
+    score: float
+    max_score: float
+
+
+@dataclass
+class StudentResult:
+    student: str
+    score: float
+    max_score: float
+    cells: dict[str, CellGrade] = field(default_factory=dict)
+    feedback_html: Path | None = None
+    error: str | None = None  # why the submission could not be graded, if it could not
+
+    @property
+    def lost_cells(self) -> list[str]:
+        return [c.grade_id for c in self.cells.values() if c.score < c.max_score]
+
+    def feedback_text(self) -> str:
+        return self.feedback_html.read_text() if self.feedback_html else ""
+
+
+def _error_summary(log: str) -> str:
+    """The lines of nbgrader's log that say why a submission failed."""
+    lines = [line for line in log.splitlines() if line.startswith(("[ERROR]", "[WARNING]"))]
+    return "\n".join(lines[-8:]) or log[-2000:]
+
+
+class GradingRun:
+    def __init__(self, assignment: str, workdir: Path, cell_timeout_s: int = CELL_TIMEOUT_S):
+        self.assignment = assignment
+        self.workdir = Path(workdir).resolve()
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)
+        source = SOLUTIONS_DIR / assignment
+        if not source.is_dir():
+            raise GradingError(f"no assignment {assignment!r} in {SOLUTIONS_DIR}")
+        shutil.copytree(source, self.workdir / "solutions" / assignment,
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        self.config = course_config(self.workdir, cell_timeout_s)
+        self.coursedir = CourseDirectory(config=self.config)
+        self.api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
+        outcome = self.api.generate_assignment(assignment)
+        if not outcome["success"]:
+            raise GradingError(f"generate_assignment failed:\n{outcome.get('error')}\n{outcome.get('log')}")
+        self.notebook_name = notebooks.notebook_path(self.release_dir).name
+        self.students: list[str] = []
+
+    @property
+    def release_dir(self) -> Path:
+        return self.workdir / "assignments" / self.assignment
+
+    @property
+    def source_notebook(self) -> NotebookNode:
+        return notebooks.read(self.workdir / "solutions" / self.assignment / self.notebook_name)
+
+    @property
+    def release_notebook(self) -> NotebookNode:
+        return notebooks.read(self.release_dir / self.notebook_name)
+
+    def _student_dir(self, kind: str, student: str) -> Path:
+        return self.workdir / getattr(self.coursedir, f"{kind}_directory") / student / self.assignment
+
+    def submit(self, student: str, notebook: NotebookNode | Path | bytes) -> None:
+        """Hand in a submission: a notebook object, a file, or raw bytes (possibly malformed)."""
+        destination = self._student_dir("submitted", student) / self.notebook_name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(notebook, Path):
+            shutil.copyfile(notebook, destination)
+        elif isinstance(notebook, bytes):
+            destination.write_bytes(notebook)
+        else:
+            nbformat.write(notebook, str(destination))
+        self.students.append(student)
+
+    def grade(self, progress=None) -> dict[str, StudentResult]:
+        """Autograde every submitted student, generate their feedback, read the gradebook."""
+        errors = {}
+        for student in self.students:
+            if progress:
+                progress(student)
+            outcome = self.api.autograde(self.assignment, student)
+            graded = (self._student_dir("autograded", student) / self.notebook_name).exists()
+            if not (outcome["success"] and graded):
+                errors[student] = _error_summary(outcome.get("log", "") + outcome.get("error", ""))
+        self.api.generate_feedback(self.assignment)
+        return {student: self._result(student, errors.get(student)) for student in self.students}
+
+    def _result(self, student: str, error: str | None) -> StudentResult:
+        with Gradebook(self.coursedir.db_url, COURSE_ID) as gradebook:
+            assignment = gradebook.find_assignment(self.assignment)
+            max_score = assignment.max_score
+            cells = {}
+            score = 0.0
+            if error is None:
+                try:
+                    submission = gradebook.find_submission(self.assignment, student)
+                except MissingEntry:
+                    error = "no grades were recorded for this submission"
+                else:
+                    score = submission.score
+                    for nb in submission.notebooks:
+                        for grade in nb.grades:
+                            cells[grade.name] = CellGrade(grade.name, grade.score, grade.max_score)
+        feedback = self._student_dir("feedback", student) / self.notebook_name.replace(".ipynb", ".html")
+        return StudentResult(student, score, max_score, cells,
+                             feedback if feedback.exists() else None, error)
+
+    def export_csv(self, path: Path) -> Path:
+        """Write nbgrader's grade export (one row per student and assignment) to ``path``."""
+        exporter = CsvExportPlugin(config=self.config)
+        exporter.to = str(path)
+        with Gradebook(self.coursedir.db_url, COURSE_ID) as gradebook:
+            exporter.export(gradebook)
+        return Path(path)
