@@ -10,3 +10,12 @@ Modules:
     bank        the mistake bank: wrong and alternative-correct submissions per assignment
     cli         ``python -m grader <verb>`` for instructors
 """
+import os
+import sys
+from pathlib import Path
+
+# nbgrader runs the `alembic` script of its own environment by name; put this environment's
+# scripts on PATH so grading works without activating the virtual environment first.
+_scripts = str(Path(sys.executable).parent)
+if _scripts not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _scripts + os.pathsep + os.environ.get("PATH", "")
