@@ -26,8 +26,31 @@ import torch
 from torch import nn
 
 from grader.checks import (CheckFailed, check, check_close, check_dtype, check_equal, check_shape,
-                           check_type, student_call)
+                           check_type, fail, likely_mistake, student_call)
 from grader.device import describe_device, grading_device, to_device
+
+
+def check_same(got, expected, what, mistakes=None, hint=None):
+    """Tests' helper: compare dicts (or collections of keys, in any order) and show what differs."""
+    if isinstance(expected, dict):
+        check_type(got, dict, what)
+        if got == expected:
+            return
+        differ = [f"{k!r}: expected {expected[k]!r}, got {got[k]!r}" for k in expected if k in got and got[k] != expected[k]]
+        absent = [k for k in expected if k not in got]
+        extra = [k for k in got if k not in expected]
+    else:
+        check_type(got, (list, tuple, set), what)
+        got = sorted(got)
+        if got == sorted(expected):
+            return
+        differ = []
+        absent = sorted(set(expected) - set(got))
+        extra = sorted(set(got) - set(expected)) or [k for k in set(got) if got.count(k) > 1]
+    parts = ([f"{len(differ)} value(s) differ, e.g. " + "; ".join(differ[:3])] if differ else []) + \
+            ([f"{len(absent)} expected key(s) absent, e.g. {absent[:3]}"] if absent else []) + \
+            ([f"{len(extra)} unexpected or repeated key(s), e.g. {extra[:3]}"] if extra else [])
+    fail(f"{what}: " + "; ".join(parts) + ".", likely_mistake(got, mistakes) or hint)
 
 torch.manual_seed(0)
 print(describe_device())
@@ -151,8 +174,8 @@ returned = student_call('freeze(net, ["head"])', freeze, net, ["head"])
 check(returned is net, "freeze must return the model it was given.")
 got = {name: p.requires_grad for name, p in net.named_parameters()}
 expected = {name: name.startswith("head.") for name, _ in net.named_parameters()}
-check_equal(got, expected, "requires_grad of each parameter after freeze(net, ['head'])",
-            mistakes={"except_prefixes were compared with ==: 'head' must keep 'head.0.weight' trainable":
+check_same(got, expected, "requires_grad of each parameter after freeze(net, ['head'])",
+            mistakes={"except_prefixes were compared with ==: a prefix such as 'head' must keep 'head.0.weight' trainable":
                       {name: False for name in expected}})
 frozen_bn, trainable_bn = net.body[1], net.head[1]
 before = {name: t.clone() for name, t in net.state_dict().items()}
@@ -186,11 +209,11 @@ def _check_freeze(model, prefixes, x, what):
     got = {n: p.requires_grad for n, p in model.named_parameters()}
     expected = {n: _under(n, prefixes) for n, _ in model.named_parameters()}
     plain = {n: n.startswith(tuple(prefixes)) for n, _ in model.named_parameters()}
-    check_equal(got, expected, f"requires_grad of each parameter after freeze({what}, {prefixes})",
+    check_same(got, expected, f"requires_grad of each parameter after freeze({what}, {prefixes})",
                 mistakes={
                     "prefixes were matched as plain strings: 'features.1' must not match "
                     "'features.10...' (a name is under p when it equals p or starts with p + '.')": plain,
-                    "except_prefixes were compared with ==: 'head' must keep 'head.0.weight' trainable":
+                    "except_prefixes were compared with ==: a prefix such as 'head' must keep 'head.0.weight' trainable":
                         {n: False for n in expected}})
     bns = {n: m for n, m in model.named_modules() if isinstance(m, _BN)}
     before = {n: (m.running_mean.clone(), m.num_batches_tracked.clone()) for n, m in bns.items()}
@@ -209,7 +232,7 @@ def _check_freeze(model, prefixes, x, what):
                   hint="requires_grad=False does not stop BatchNorm from updating its running statistics "
                        "in train() mode: put frozen BatchNorm layers in eval()")
     again = student_call(f"freeze called a second time on {what}", freeze, model, prefixes)
-    check_equal({n: p.requires_grad for n, p in again.named_parameters()}, expected,
+    check_same({n: p.requires_grad for n, p in again.named_parameters()}, expected,
                 f"requires_grad after calling freeze twice on {what}")
 
 
@@ -377,7 +400,7 @@ mistakes = {"loaded": {"buffers (BatchNorm running statistics) were not loaded: 
             "missing": {'keys with a shape mismatch were also reported as "missing": the four lists do not overlap':
                         ["2.bias", "2.weight"]}}
 for name, keys in expected.items():
-    check_equal(sorted(report.get(name, [])), sorted(keys), f'report["{name}"]', mistakes=mistakes.get(name))
+    check_same(report.get(name, []), keys, f'report["{name}"]', mistakes=mistakes.get(name))
 check(torch.equal(target[0].weight, source[0].weight) and torch.equal(target[1].running_mean, source[1].running_mean),
       "the matching keys (weights and BatchNorm buffers) must be loaded into the model.")
 print(report)
@@ -404,14 +427,14 @@ _report = student_call("load_matching(resnet18 with 10 classes, a 1000-class res
                                                       "leave those keys out"})
 check_type(_report, dict, "load_matching(...)")
 _expected_loaded = sorted(k for k in _keys if not k.startswith("fc."))
-check_equal(sorted(_report.get("loaded", [])), _expected_loaded, 'report["loaded"] for resnet18',
+check_same(_report.get("loaded", []), _expected_loaded, 'report["loaded"] for resnet18',
             mistakes={"buffers (BatchNorm running statistics) were not loaded: iterate model.state_dict(), "
                       "not named_parameters()": sorted(set(_expected_loaded) - _buffer_keys)})
-check_equal(sorted(_report.get("mismatched", [])), ["fc.bias", "fc.weight"], 'report["mismatched"] for resnet18')
-check_equal(sorted(_report.get("missing", [])), [], 'report["missing"] for resnet18',
+check_same(_report.get("mismatched", []), ["fc.bias", "fc.weight"], 'report["mismatched"] for resnet18')
+check_same(_report.get("missing", []), [], 'report["missing"] for resnet18',
             mistakes={'keys with a shape mismatch were also reported as "missing": the four lists do not overlap':
                       ["fc.bias", "fc.weight"]})
-check_equal(sorted(_report.get("unexpected", [])), [], 'report["unexpected"] for resnet18')
+check_same(_report.get("unexpected", []), [], 'report["unexpected"] for resnet18')
 check(_ckpt.keys() == _ckpt_copy.keys(), "the checkpoint passed to load_matching must not be modified.",
       hint="the input state_dict was modified: build a new dict of the matching entries")
 _now = _model.state_dict()
@@ -445,7 +468,7 @@ _report = student_call("load_matching on a model with buffers", load_matching, _
 for _name, _keys in {"loaded": sorted(k for k in _old.state_dict() if k != "block.1.running_var"),
                      "missing": ["block.1.running_var"], "mismatched": [],
                      "unexpected": ["decoder.weight"]}.items():
-    check_equal(sorted(_report.get(_name, [])), _keys, f'report["{_name}"] for a model with buffers',
+    check_same(_report.get(_name, []), _keys, f'report["{_name}"] for a model with buffers',
                 mistakes={"a non-persistent buffer is not part of the state_dict: it is neither loaded nor missing":
                           lambda got: "cache" in got})
 check(torch.equal(_new.scale.cpu(), _old.scale), "the persistent buffer 'scale' must be loaded.")
@@ -534,8 +557,9 @@ def resume_matches(make_model, make_optimizer, x, y, load_fn=None, what="the mod
         try:
             content = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:
-            raise CheckFailed(f"torch.load(path, weights_only=True) could not read the checkpoint: "
-                              f"{str(error).splitlines()[0]}\nLikely mistake: the checkpoint holds a pickled "
+            raise CheckFailed(f"torch.load(path, weights_only=True) refused the checkpoint "
+                              f"({type(error).__name__}: it holds more than tensors and plain values)."
+                              f"\nLikely mistake: the checkpoint holds a pickled "
                               f"model object, not model.state_dict(): torch.load(weights_only=True) refuses it") from None
         check_type(content, dict, "the saved checkpoint")
         check_equal(sorted(content), ["epoch", "model", "optimizer", "rng"], "keys of the saved checkpoint",
@@ -758,7 +782,7 @@ import torchvision
 class _Nested(nn.Module):
     def __init__(self):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 32, 3, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(nn.Conv2d(16, 32, 3, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True))
         self.body = nn.ModuleList([nn.Sequential(nn.Sequential(nn.Conv2d(32, 64, 3), nn.ReLU()),
                                                  nn.Conv2d(64, 32, 1))])
         self.gate = nn.Conv2d(32, 96, 1)  # not in a Sequential: not a ReLU layer

@@ -61,7 +61,7 @@ BANK = [
         "compares parameter names with the prefixes for equality, so nothing stays trainable",
         edits={"freeze": Replace('return any(name == p or name.startswith(p + ".") for p in except_prefixes)',
                                  "return name in except_prefixes")},
-        message="except_prefixes were compared with ==: 'head' must keep 'head.0.weight' trainable",
+        message="except_prefixes were compared with ==: a prefix such as 'head' must keep 'head.0.weight' trainable",
         fails=("test_freeze", "test_freeze_hidden"),
     ),
     # ---- Part 3: replace_prefix ----------------------------------------------------------------
