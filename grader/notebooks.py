@@ -95,3 +95,16 @@ def hidden_test_lines(source_nb: NotebookNode, release_nb: NotebookNode) -> set[
             elif inside and len(line.strip()) > 12 and line.strip() not in released:
                 hidden.add(line.strip())
     return hidden
+
+
+def solution_region_lines(source: str) -> set[str]:
+    """Stripped lines that occur only inside the cell's solution regions (never in its skeleton)."""
+    inside, outside, in_region = set(), set(), False
+    for line in source.splitlines():
+        if BEGIN_SOLUTION in line:
+            in_region = True
+        elif END_SOLUTION in line:
+            in_region = False
+        else:
+            (inside if in_region else outside).add(line.strip())
+    return inside - outside - {""}
