@@ -1,0 +1,587 @@
+# %% [markdown]
+# # Lecture 2 — Parameters, buffers and `state_dict`
+#
+# A model is more than its code: it is a set of tensors that training changes. This lecture asks
+# where those tensors live, which of them an optimizer sees, which of them a checkpoint stores, and
+# how to move them between models safely:
+#
+# 1. `nn.Parameter`, a tensor that a module registers;
+# 2. `parameters()`, `named_parameters()` and `state_dict()` — and the buffers only the last one holds;
+# 3. freezing, and what `requires_grad=False` does **not** do;
+# 4. `load_state_dict`: `strict`, missing and unexpected keys, `module.` prefixes, shape mismatches,
+#    partial loading;
+# 5. checkpoints that resume training to the same numbers, `weights_only=True`, `map_location`;
+# 6. weight initialisation: Kaiming or Xavier, and why.
+#
+# Everything runs on the CPU in well under a minute, and every number is seeded.
+
+# %%
+import copy
+import random
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from courselib.data import load_digits_split
+from courselib.seed import seed_everything
+
+generator = seed_everything(0)  # seeds Python, NumPy and torch
+
+# %% [markdown]
+# ## 1. A `Parameter` is a tensor that a module registers
+#
+# What is an `nn.Parameter`? A subclass of `torch.Tensor` whose `requires_grad` is on by default.
+
+# %%
+p = nn.Parameter(torch.randn(2, 3))
+print(isinstance(p, torch.Tensor), type(p).__name__, p.requires_grad, p.is_leaf)
+print("grad before backward:", p.grad)
+
+# %% [markdown]
+# It behaves like any tensor in computations; `backward()` fills its `.grad`.
+
+# %%
+loss = (p * 2).sum()
+loss.backward()
+print(p.grad)
+
+# %% [markdown]
+# `.data` is the same storage without autograd: a change made through it is invisible to the
+# gradient tape. To change weights by hand, prefer `torch.no_grad()` with an in-place operation.
+
+# %%
+with torch.no_grad():
+    p.mul_(0)  # tracked as a deliberate, gradient-free update
+print("p.data requires grad:", p.data.requires_grad, "| same storage as p:", p.data.data_ptr() == p.data_ptr())
+print("p after the update:", p.detach().sum().item(), "| still a leaf that requires grad:", p.is_leaf and p.requires_grad)
+
+# %% [markdown]
+# Why the subclass? Because `nn.Module.__setattr__` registers a value as a parameter only if it is a
+# `Parameter`. A plain tensor attribute is invisible to `parameters()`, so no optimizer would train it.
+
+# %%
+class Scale(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(3))  # registered
+        self.offset = torch.zeros(3)  # a plain tensor: not registered
+
+
+print([name for name, _ in Scale().named_parameters()])
+
+# %% [markdown]
+# ## 2. `parameters()`, `named_parameters()`, `state_dict()`
+#
+# Take a small CNN for the 8×8 digits, with a BatchNorm layer. What does each method return?
+
+# %%
+def small_cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.2), nn.Linear(8 * 4 * 4, 10),
+    )
+
+
+model = small_cnn()
+print("parameters():      ", len(list(model.parameters())), "tensors")
+print("named_parameters():", [name for name, _ in model.named_parameters()])
+print("state_dict():      ", list(model.state_dict()))
+
+# %% [markdown]
+# The `state_dict` holds three more entries than the parameters: BatchNorm's **buffers**.
+
+# %%
+params = {name for name, _ in model.named_parameters()}
+print(sorted(set(model.state_dict()) - params))
+print({name: tuple(b.shape) for name, b in model.named_buffers()})
+
+# %% [markdown]
+# Buffers are state that training changes without gradients: the running mean and variance that
+# BatchNorm uses in eval mode, and a counter. The optimizer never sees them (`parameters()` skips
+# them), but a checkpoint must store them.
+#
+# The values of a `state_dict` are detached tensors that **share storage** with the model: they are
+# views, not copies. Keeping "the best weights so far" therefore needs a deep copy.
+
+# %%
+snapshot = model.state_dict()
+best = copy.deepcopy(model.state_dict())
+with torch.no_grad():
+    model[0].bias.add_(1.0)  # training goes on and changes the weights in place
+print("snapshot follows the model:", torch.equal(snapshot["0.bias"], model[0].bias))
+print("deep copy kept the old values:", torch.equal(best["0.bias"], model[0].bias))
+print("state_dict tensors require grad:", snapshot["0.bias"].requires_grad)
+
+# %% [markdown]
+# ## 3. Buffers: `register_buffer` and `persistent=False`
+#
+# When a module needs a tensor that is not trained — a normalisation constant, a mask, a cache — it
+# registers it as a buffer. A persistent buffer goes into the `state_dict`; a non-persistent one does
+# not (it is recomputed, or too big to save), yet both follow the module in `.to()`.
+
+# %%
+class Normalize(nn.Module):
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean))  # saved with the model
+        self.register_buffer("inv_std", 1 / torch.tensor(std), persistent=False)  # derived: not saved
+        self.plain = torch.tensor(std)  # a plain attribute: neither saved nor moved
+
+    def forward(self, x):
+        return (x - self.mean) * self.inv_std
+
+
+norm = Normalize(0.5, 0.25)
+print("named_buffers:", [name for name, _ in norm.named_buffers()])
+print("state_dict:   ", list(norm.state_dict()))
+norm = norm.to(torch.float64)
+print("dtypes after .to(float64):", norm.mean.dtype, norm.inv_std.dtype, norm.plain.dtype)
+
+# %% [markdown]
+# Both buffers were converted with the module; the plain attribute was left behind, which is the
+# classic source of "expected all tensors to be on the same device" errors after `model.cuda()`.
+#
+# ## 4. BatchNorm's running statistics
+#
+# When do the buffers change? In training mode, every forward pass moves the running mean a step
+# (`momentum=0.1`) towards the batch mean and increments `num_batches_tracked`; in eval mode nothing moves.
+
+# %%
+seed_everything(0)
+bn = nn.BatchNorm1d(3)
+x = torch.randn(64, 3) * 2 + 5  # features with mean about 5
+bn.train()
+bn(x)
+print("after a train-mode pass:", bn.running_mean, bn.num_batches_tracked.item())
+bn.eval()
+bn(x)
+print("after an eval-mode pass:", bn.running_mean, bn.num_batches_tracked.item())
+
+# %% [markdown]
+# ## 5. Freezing, and what `requires_grad=False` does not do
+#
+# Freezing a layer means: no gradient for its parameters, so the optimizer cannot change them.
+
+# %%
+seed_everything(0)
+model = small_cnn()
+for name, parameter in model.named_parameters():
+    parameter.requires_grad_(name.startswith("6."))  # train only the last Linear (index 6)
+trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+total = sum(p.numel() for p in model.parameters())
+print(f"trainable {trainable} of {total} parameter values")
+
+# %%
+images = torch.rand(16, 1, 8, 8)
+F.cross_entropy(model(images), torch.randint(0, 10, (16,))).backward()
+print({name: p.grad is not None for name, p in model.named_parameters()})
+
+# %% [markdown]
+# Is the frozen part really fixed now? Not in training mode: BatchNorm's statistics are buffers, not
+# parameters, and `requires_grad` does not govern them.
+
+# %%
+model.train()
+before = model[1].running_mean.clone()
+with torch.no_grad():
+    model(torch.rand(16, 1, 8, 8) + 1.0)  # a batch from a brighter distribution
+print("frozen BatchNorm statistics moved:", not torch.equal(before, model[1].running_mean))
+print(model[1].running_mean)
+
+# %% [markdown]
+# A frozen feature extractor whose normalisation drifts towards the new data is no longer the model
+# that was trained, and its running statistics are also saved in every checkpoint. The fix: put the
+# frozen BatchNorm layers in eval mode — after each `model.train()`, which switches every sub-module
+# back to training.
+
+# %%
+def set_frozen_batchnorm_eval(model):
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            if not any(p.requires_grad for p in module.parameters()):
+                module.eval()
+
+
+model.train()
+set_frozen_batchnorm_eval(model)
+before = model[1].running_mean.clone()
+with torch.no_grad():
+    model(torch.rand(16, 1, 8, 8) + 1.0)
+print("statistics moved:", not torch.equal(before, model[1].running_mean),
+      "| Dropout still training:", model[5].training)
+
+# %% [markdown]
+# Note also that a frozen parameter is still *in* `model.parameters()`: pass only the trainable ones to
+# the optimizer (`filter(lambda p: p.requires_grad, model.parameters())`) so that weight decay or
+# momentum cannot touch the others.
+#
+# ## 6. `load_state_dict`: strict keys, prefixes, shapes
+#
+# `load_state_dict` copies values by **key**. What happens when the keys do not match? Here the same
+# architecture is written as a class with named attributes instead of an `nn.Sequential`.
+
+# %%
+class NamedCNN(nn.Module):
+    def __init__(self, n_classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.head = nn.Linear(8 * 4 * 4, n_classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)
+        return self.head(x.flatten(1))
+
+
+seed_everything(0)
+source = small_cnn()
+target = NamedCNN()
+try:
+    target.load_state_dict(source.state_dict())
+except RuntimeError as error:
+    print(error)
+
+# %% [markdown]
+# With `strict=True` (the default) every key must match: the error lists the model's keys that the
+# checkpoint lacks (*missing*) and the checkpoint's keys that the model lacks (*unexpected*).
+# `strict=False` does not fix anything: it returns the same two lists and loads nothing for them.
+
+# %%
+result = target.load_state_dict(source.state_dict(), strict=False)
+print("missing:   ", result.missing_keys[:3], "...")
+print("unexpected:", result.unexpected_keys[:3], "...")
+print("weights loaded:", torch.equal(target.conv.weight, source[0].weight))
+
+# %% [markdown]
+# `strict=False` is for *deliberate* gaps (a new head, an extra layer). Used to silence a mismatch, it
+# gives a model that runs and is still randomly initialised. Always read the returned lists.
+#
+# The commonest mismatch is a prefix. `nn.DataParallel` and `DistributedDataParallel` wrap the model
+# in an attribute called `module`, so every key starts with `module.` (and `torch.compile` adds
+# `_orig_mod.`).
+
+# %%
+wrapped = nn.DataParallel(small_cnn())  # works without a GPU: it only wraps
+wrapped_keys = list(wrapped.state_dict())
+print(wrapped_keys[:3])
+
+# %% [markdown]
+# The fix renames the keys: strip the **leading** prefix only. PyTorch ships a helper for it, which
+# edits the dict in place.
+
+# %%
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
+
+state = wrapped.state_dict()
+consume_prefix_in_state_dict_if_present(state, "module.")
+print(list(state)[:3])
+print(small_cnn().load_state_dict(state))
+
+# %% [markdown]
+# Why "leading only"? Because `module` is also an ordinary attribute name: `key.replace("module.", "")`
+# would also rewrite a key like `encoder.module.weight`, and `key.lstrip("module.")` strips
+# *characters*, not a prefix.
+
+# %%
+key = "module.model.encoder.module.weight"
+print("replace:     ", key.replace("module.", ""))
+print("lstrip:      ", key.lstrip("module."))
+print("removeprefix:", key.removeprefix("module."))
+
+# %% [markdown]
+# Now a shape mismatch: a digits model (10 classes) reused for a 3-class task. Even `strict=False`
+# refuses to copy a tensor into a parameter of another shape.
+
+# %%
+seed_everything(0)
+pretrained = NamedCNN(n_classes=10)
+new_task = NamedCNN(n_classes=3)
+try:
+    new_task.load_state_dict(pretrained.state_dict(), strict=False)
+except RuntimeError as error:
+    print(error)
+
+# %% [markdown]
+# Partial loading keeps exactly the entries whose name **and** shape match, loads them, and reports
+# the rest — which here is the new head, as intended.
+
+# %%
+own = new_task.state_dict()
+matching = {k: v for k, v in pretrained.state_dict().items() if k in own and v.shape == own[k].shape}
+skipped = sorted(set(own) - set(matching))
+print(new_task.load_state_dict(matching, strict=False))
+print("skipped:", skipped)
+print("conv loaded:", torch.equal(new_task.conv.weight, pretrained.conv.weight),
+      "| BatchNorm statistics loaded:", torch.equal(new_task.bn.running_var, pretrained.bn.running_var))
+
+# %% [markdown]
+# ## 7. Checkpoints that resume to the same numbers
+#
+# What does a training run depend on, besides the weights? The optimizer's state (momentum buffers,
+# Adam's moments), the epoch counter, and every random number generator that shuffles, drops out or
+# augments. A checkpoint that stores them all lets training resume as if it had never stopped.
+#
+# The run: an MLP with dropout on the digits, SGD with momentum, and a small random brightness
+# augmentation drawn from Python's `random` module.
+
+# %%
+digits = load_digits_split()
+x_train, y_train = digits.x_train.flatten(1), digits.y_train
+
+
+def make_model():
+    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 10))
+
+
+def make_optimizer(model):
+    return torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+
+def train_one_epoch(model, optimizer, batch_size=64):
+    model.train()
+    order = torch.randperm(len(x_train))  # shuffling: torch's RNG
+    total = 0.0
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        xb = x_train[batch] * random.uniform(0.9, 1.1)  # augmentation: Python's RNG
+        loss = F.cross_entropy(model(xb), y_train[batch])  # dropout: torch's RNG
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(batch)
+    return total / len(order)
+
+# %% [markdown]
+# First, four epochs without interruption.
+
+# %%
+seed_everything(0)
+model = make_model()
+optimizer = make_optimizer(model)
+uninterrupted = [round(train_one_epoch(model, optimizer), 6) for epoch in range(4)]
+final_uninterrupted = copy.deepcopy(model.state_dict())
+print(uninterrupted)
+
+# %% [markdown]
+# A checkpoint is a dict of plain values and tensors: state_dicts, an int, RNG states. Saving the
+# state_dict, not the model object, keeps the file independent of your code and loadable with
+# `weights_only=True`.
+
+# %%
+def save_checkpoint(path, model, optimizer, epoch):
+    torch.save({
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "epoch": epoch,
+        "rng": {"torch": torch.get_rng_state(), "python": random.getstate(),
+                "cuda": torch.cuda.get_rng_state_all()},
+    }, path)
+
+
+def load_checkpoint(path, model, optimizer):
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+    random.setstate(checkpoint["rng"]["python"])
+    if checkpoint["rng"]["cuda"]:
+        torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+    return checkpoint["epoch"]
+
+# %% [markdown]
+# Now the same run, stopped after two epochs; a "new process" (fresh model, fresh optimizer, other
+# seeds) loads the checkpoint and trains the remaining two.
+
+# %%
+folder = tempfile.TemporaryDirectory()  # checkpoints never go into the repository
+path = Path(folder.name) / "checkpoint.pt"
+
+seed_everything(0)
+model = make_model()
+optimizer = make_optimizer(model)
+losses = [round(train_one_epoch(model, optimizer), 6) for epoch in range(2)]
+save_checkpoint(path, model, optimizer, epoch=2)
+
+seed_everything(123)  # the restarted process starts from other random states
+model = make_model()
+optimizer = make_optimizer(model)
+start = load_checkpoint(path, model, optimizer)
+losses += [round(train_one_epoch(model, optimizer), 6) for epoch in range(start, 4)]
+print(losses)
+print("same losses:", losses == uninterrupted)
+print("same final weights:", all(torch.equal(a, b) for a, b in
+                                 zip(final_uninterrupted.values(), model.state_dict().values())))
+
+# %% [markdown]
+# Bit for bit. What if the checkpoint had kept only the weights? The resumed run restarts momentum
+# from zero and draws other dropout masks and shuffles: it trains, but it is another run.
+
+# %%
+seed_everything(123)
+model = make_model()
+optimizer = make_optimizer(model)
+model.load_state_dict(torch.load(path, weights_only=True)["model"])  # weights only
+weights_only_run = losses[:2] + [round(train_one_epoch(model, optimizer), 6) for epoch in range(2)]
+print(weights_only_run)
+print("same losses:", weights_only_run == uninterrupted)
+
+# %% [markdown]
+# (On a GPU, bit-for-bit resumption also needs the CUDA generators, stored above, and deterministic
+# kernels; `torch.use_deterministic_algorithms(True)` asks for those.)
+#
+# ### `weights_only=True`: loading is running code
+#
+# `torch.load` unpickles, and unpickling can call any function named in the file. With
+# `weights_only=True` (the default since PyTorch 2.6) it accepts only tensors and plain containers.
+# A checkpoint that pickled the model *object* is refused:
+
+# %%
+object_path = Path(folder.name) / "whole_model.pt"
+torch.save({"model": make_model()}, object_path)  # the object, not its state_dict
+try:
+    torch.load(object_path, weights_only=True)
+except Exception as error:
+    print(type(error).__name__ + ":", str(error).splitlines()[0][:60], "...")
+    print([line.strip() for line in str(error).splitlines() if "Unsupported global" in line][0][:90])
+
+# %% [markdown]
+# Never answer with `weights_only=False` for a file you did not make yourself: save state_dicts, and
+# everything loads safely.
+#
+# ### `map_location`: where loaded tensors go
+#
+# Every saved tensor remembers its device. A checkpoint written on a GPU machine holds CUDA tensors,
+# and loading it on a CPU-only machine fails with *"Attempting to deserialize object on a CUDA device
+# but torch.cuda.is_available() is False"* — unless `map_location` says where to put them. This cell
+# saves from whatever device this machine has (the stored output was produced on a CPU-only machine,
+# so it cannot show a CUDA checkpoint); the load below is the same code either way.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+device_path = Path(folder.name) / "device_checkpoint.pt"
+torch.save(make_model().to(device).state_dict(), device_path)
+print("saved from:", device)
+
+# %%
+state = torch.load(device_path, map_location="cpu", weights_only=True)
+print({tensor.device.type for tensor in state.values()})
+state = torch.load(device_path, map_location=torch.device("cpu"), weights_only=True)  # same thing
+cpu_model = make_model()
+print(cpu_model.load_state_dict(state))
+
+# %% [markdown]
+# `map_location` also takes a dict such as `{"cuda:1": "cuda:0"}` to move a checkpoint from one GPU to
+# another. And `load_state_dict` copies values *into* the model's existing tensors, so the model stays
+# on its own device whatever device the state_dict came from.
+
+# %%
+folder.cleanup()
+
+# %% [markdown]
+# ## 8. Weight initialisation: Kaiming or Xavier, and why
+#
+# Why care about the initial weights? Because the scale of the activations is multiplied at every
+# layer. Push a batch through 20 layers of `Linear(256, 256)` + ReLU and watch the standard deviation.
+
+# %%
+def activation_stds(init, depth=20, width=256):
+    seed_everything(0)
+    layers = [nn.Linear(width, width) for _ in range(depth)]
+    for layer in layers:
+        init(layer.weight)
+        nn.init.zeros_(layer.bias)
+    h = torch.randn(512, width)
+    stds = []
+    with torch.no_grad():
+        for layer in layers:
+            h = torch.relu(layer(h))
+            stds.append(h.std().item())
+    return stds
+
+
+inits = {
+    "PyTorch default (kaiming_uniform_, a=√5)": lambda w: nn.init.kaiming_uniform_(w, a=5**0.5),
+    "Xavier (xavier_uniform_)": nn.init.xavier_uniform_,
+    "Kaiming (kaiming_normal_, relu)": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
+}
+curves = {name: activation_stds(init) for name, init in inits.items()}
+for name, stds in curves.items():
+    print(f"{name:42s} layer 1: {stds[0]:.3f}   layer 20: {stds[-1]:.2e}")
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for name, stds in curves.items():
+    ax.plot(range(1, 21), stds, marker="o", markersize=3, label=name)
+ax.set(yscale="log", xlabel="layer", ylabel="std of the activations", title="20 × (Linear + ReLU)")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# Only Kaiming keeps the scale. The reason is one line of arithmetic. A layer's output variance is
+# $\text{fan\_in} \cdot \text{Var}(w) \cdot E[x^2]$. Xavier (Glorot) picks $\text{Var}(w) = 2 / (\text{fan\_in} + \text{fan\_out})$,
+# which keeps the variance when the activation is roughly linear around zero (tanh, sigmoid, no
+# activation). ReLU zeroes half of its input, halving $E[x^2]$ at every layer; Kaiming (He) compensates
+# with a gain of $\sqrt{2}$: $\text{Var}(w) = 2 / \text{fan\_in}$. After 20 layers, the factor $2^{-1/2}$ per layer
+# that Xavier loses is $2^{-10} \approx 10^{-3}$.
+#
+# `nn.init` knows the gains:
+
+# %%
+print({name: round(nn.init.calculate_gain(name), 4) for name in ["linear", "tanh", "relu", "leaky_relu"]})
+
+# %% [markdown]
+# The usual recipe: Kaiming for layers that feed a ReLU, Xavier for the others (an output layer feeds
+# the loss, not a ReLU), biases at zero. `model.apply(fn)` calls `fn` on every sub-module; here the ReLU
+# layers are the ones followed by an `nn.ReLU` inside their `nn.Sequential`.
+
+# %%
+def init_mlp(model):
+    layers = list(model)
+    for layer, after in zip(layers, layers[1:] + [None]):
+        if isinstance(layer, nn.Linear):
+            if isinstance(after, nn.ReLU):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            else:
+                nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    return model
+
+
+seed_everything(0)
+mlp = init_mlp(nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)))
+print(f"hidden layer std {mlp[0].weight.std():.4f} (Kaiming target {(2 / 64) ** 0.5:.4f})")
+print(f"output layer std {mlp[2].weight.std():.4f} (Xavier target  {(2 / 266) ** 0.5:.4f})")
+
+# %% [markdown]
+# With BatchNorm after every convolution (as in ResNets) the initial scale matters less, since
+# BatchNorm rescales each layer's output; it still matters for the first steps and for networks
+# without normalisation. torchvision's ResNet uses `kaiming_normal_(mode="fan_out")`, which keeps the
+# *gradients'* variance in the backward pass instead of the activations' in the forward pass.
+#
+# ## Summary
+#
+# - A `Parameter` is a tensor that a module registers; `parameters()` yields them for the optimizer,
+#   `named_parameters()` with their dotted names.
+# - `state_dict()` holds parameters **and** persistent buffers (BatchNorm's running statistics), as
+#   detached tensors that share storage with the model: deep-copy a snapshot you want to keep.
+# - `requires_grad=False` stops gradients, not BatchNorm's statistics: frozen BatchNorm layers go to
+#   `eval()`, again after every `model.train()`.
+# - `load_state_dict` matches keys; `strict=False` tolerates missing and unexpected keys but never a
+#   shape mismatch. Strip leading prefixes only; load partially by filtering name *and* shape.
+# - A resumable checkpoint holds the model and optimizer state_dicts, the epoch, and the RNG states;
+#   load it with `weights_only=True` and `map_location`.
+# - Kaiming for ReLU layers, Xavier for the rest, zero biases.
+#
+# ## Exercises
+#
+# 1. Replace SGD with AdamW in the checkpoint section. Which entries does `optimizer.state_dict()` hold now?
+# 2. Remove the Python RNG state from the checkpoint. Which epoch's loss is the first to differ, and why?
+# 3. Load the 10-class `NamedCNN` into a 3-class one with `conv` renamed `features`. Which keys does
+#    partial loading report?
+# 4. Repeat the 20-layer experiment with `tanh` instead of ReLU. Which initialisation keeps the scale now?
