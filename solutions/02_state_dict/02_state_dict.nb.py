@@ -593,7 +593,7 @@ def resume_matches(make_model, make_optimizer, x, y, load_fn=None, what="the mod
         train_epochs(fresh, fresh_optimizer, x, y, 2)  # the resumed run
         exact = grading_device().type == "cpu" or next(model.parameters()).device.type == "cpu"
         for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
-            same = torch.equal(a, b) if exact else torch.allclose(a.double(), b.double(), atol=1e-5)
+            same = torch.equal(a, b) if exact else torch.allclose(a.double(), b.double(), atol=1e-4, rtol=1e-3)
             check(same, f"after resuming, {what}'s {name!r} differs from uninterrupted training "
                         f"(largest difference {(a.double() - b.double()).abs().max().item():.3g}).")
 
@@ -623,6 +623,8 @@ class _ConvNet(nn.Module):  # BatchNorm buffers, nested blocks, dropout
         return self.head(self.features(x))
 
 
+# On a GPU, resumption is compared with a tolerance: ask cuDNN for its deterministic kernels anyway.
+torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
 torch.manual_seed(3)
 _x, _y = to_device(torch.randn(24, 1, 8, 8), torch.randint(0, 3, (24,)))
 resume_matches(lambda: to_device(_ConvNet()), lambda m: torch.optim.AdamW(m.parameters(), lr=0.01),
