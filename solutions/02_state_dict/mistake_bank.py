@@ -219,6 +219,19 @@ def load_checkpoint(path, model, optimizer):
         fails=("test_checkpoint", "test_checkpoint_hidden"),
     ),
     Wrong(
+        "checkpoint_numpy_rng_state",
+        "also saves numpy's RNG state, a tuple holding a numpy array, which weights_only=True cannot load",
+        edits={"checkpoint": [
+            Replace('"cuda": torch.cuda.get_rng_state_all()},',
+                    '"cuda": torch.cuda.get_rng_state_all(), "numpy": __import__("numpy").random.get_state()},'),
+            Replace('    random.setstate(rng["python"])\n',
+                    '    random.setstate(rng["python"])\n    __import__("numpy").random.set_state(rng["numpy"])\n'),
+        ]},
+        message="the checkpoint holds objects other than tensors and plain Python values "
+                "(numpy arrays, for example): weights_only=True refuses them",
+        fails=("test_checkpoint", "test_checkpoint_hidden"),
+    ),
+    Wrong(
         "checkpoint_weights_only_false",
         "loads with weights_only=False, copied from an old tutorial, so a malicious file runs its code",
         edits={"checkpoint": Replace('checkpoint = torch.load(path, map_location="cpu", weights_only=True)',
