@@ -13,7 +13,8 @@
 # 5. checkpoints that resume training to the same numbers, `weights_only=True`, `map_location`;
 # 6. weight initialisation: Kaiming or Xavier, and why.
 #
-# Everything runs on the CPU in well under a minute, and every number is seeded.
+# Everything runs on the CPU in well under a minute, and every number is seeded. Assignment 2 asks
+# you to turn each of these into a reusable, tested function.
 
 # %%
 import copy
