@@ -1,6 +1,7 @@
 """``python -m grader <verb>``: the instructor's commands.
 
-    notebooks [--check|--force]  build solutions/ and lectures/ notebooks from their .nb.py sources
+    notebooks [--check|--force] [NAME...]
+                                 build solutions/ and lectures/ notebooks from their .nb.py sources
     release [--check]            regenerate assignments/ from solutions/ with nbgrader
     validate [ASSIGNMENT...]     solutions must score full marks, releases zero (exit 1 otherwise)
     autograde ASSIGNMENT DIR     grade a folder of submissions; print scores, write a CSV
@@ -44,7 +45,7 @@ def _score(result) -> str:
 def cmd_notebooks(args) -> int:
     from grader.notebook_builder import build_all
 
-    return build_all(check=args.check, force=args.force)
+    return build_all(check=args.check, force=args.force, only=args.only)
 
 
 def cmd_release(args) -> int:
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("notebooks", help="build notebooks from their .nb.py sources")
     p.add_argument("--check", action="store_true", help="fail if a notebook is out of date")
     p.add_argument("--force", action="store_true", help="rebuild (and re-execute) every notebook")
+    p.add_argument("only", nargs="*", help="only sources whose path contains one of these, e.g. 01_")
     p.set_defaults(run=cmd_notebooks)
     p = verbs.add_parser("release", help="regenerate assignments/ from solutions/")
     p.add_argument("--check", action="store_true", help="fail if assignments/ is out of sync")

@@ -19,10 +19,15 @@ def execute(nb, cwd: Path) -> None:
                    resources={"metadata": {"path": str(cwd)}}).execute()
 
 
-def build_all(check: bool = False, force: bool = False) -> int:
-    """Rebuild notebooks whose cells differ from their source (all of them with ``force``)."""
+def build_all(check: bool = False, force: bool = False, only: list[str] = ()) -> int:
+    """Rebuild notebooks whose cells differ from their source (all of them with ``force``).
+
+    ``only``: restrict to sources whose path contains one of these strings.
+    """
     stale = []
     for source in notebook_source.sources(SOLUTIONS_DIR, LECTURES_DIR):
+        if only and not any(part in str(source) for part in only):
+            continue
         target = notebook_source.notebook_for(source)
         nb = notebook_source.parse(source.read_text())
         up_to_date = target.exists() and notebook_source.same_cells(nb, nbformat.read(str(target), 4))
