@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import check_close, check_equal, check_type, fail
+from grader.checks import CheckFailed, check_close, check_equal, check_type, fail
 
 
 def call_with_timeout(fn: Callable[[], Any], seconds: float, what: str, hint: str | None = None) -> Any:
@@ -60,6 +60,39 @@ def check_same_batch(got: Any, expected: Any, what: str, mistakes=None) -> None:
             check_same_batch(g, e, f"{what}[{i}]", mistakes)
     else:
         check_equal(got, expected, what, mistakes)
+
+
+OUT_OF_ORDER = ("batches yielded in the order the workers finish them: yield them in the order of the "
+                "batch sampler (hold a batch that arrives early until its turn)")
+
+
+def _batch_key(batch: Any):
+    if isinstance(batch, torch.Tensor):
+        t = batch.detach().cpu().contiguous()
+        return ("tensor", str(t.dtype), tuple(t.shape), t.numpy().tobytes())
+    if isinstance(batch, Mapping):
+        return ("dict", tuple(sorted((repr(k), _batch_key(v)) for k, v in batch.items())))
+    if isinstance(batch, Sequence) and not isinstance(batch, str):
+        return ("seq", tuple(_batch_key(x) for x in batch))
+    return ("value", repr(batch))
+
+
+def check_same_batches(got: list, expected: list, what: str) -> None:
+    """The batches a loader yielded equal ``expected``, in order (see :func:`check_same_batch`).
+
+    When they are the right batches in the wrong order, the message says so.
+    """
+    check_equal(len(got), len(expected), f"number of {what}")
+    try:
+        check_same_batch(got, expected, what)
+    except CheckFailed as failure:
+        try:
+            reordered = sorted(map(_batch_key, got)) == sorted(map(_batch_key, expected))
+        except Exception:  # a batch that cannot be keyed cannot be a reordering
+            reordered = False
+        if reordered and "Likely mistake" not in str(failure):
+            raise CheckFailed(f"{failure}\nLikely mistake: {OUT_OF_ORDER}") from None
+        raise
 
 
 def batches_per_second(loader, max_batches: int | None = None) -> float:

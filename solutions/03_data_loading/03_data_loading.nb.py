@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
-from courselib.dataloading import call_with_timeout, check_same_batch
+from courselib.dataloading import OUT_OF_ORDER, call_with_timeout, check_same_batch, check_same_batches
 from courselib.shapes_dataset import CLASSES, ensure_shapes_dataset, write_labelled_images
 from grader.checks import (CheckFailed, check, check_close, check_dtype, check_equal, check_shape,
                            check_type, student_call)
@@ -710,6 +710,9 @@ print("Part 7 hidden tests passed.")
 #   (a worker that finishes early must not make its batch come out early). Keep at most a few
 #   batches per worker in flight. When the iteration ends, the workers are stopped (none left
 #   running).
+# - each worker calls `torch.set_num_threads(1)` before anything else, as PyTorch's own workers do:
+#   a forked process inherits a broken copy of torch's thread pool, and a multi-threaded op in it
+#   (a reduction over a large tensor) can wait forever;
 # - an exception raised by the dataset inside a worker must reach the main process as an
 #   exception whose message includes the original message (not a hang).
 #
@@ -718,6 +721,8 @@ print("Part 7 hidden tests passed.")
 # %% [answer id=mini_dataloader]
 ### BEGIN SOLUTION
 def _worker_loop(dataset, collate_fn, index_queue, result_queue):
+    # The forked copy of the parent's torch thread pool is unusable: stay single-threaded.
+    torch.set_num_threads(1)
     # Exit without waiting for the result queue to flush: the main process has
     # received every result it wants by the time it asks this worker to stop.
     result_queue.cancel_join_thread()
@@ -812,8 +817,8 @@ for _workers in (0, 2):
                          _data, batch_size=4, num_workers=_workers)
     check_equal(student_call("len(loader)", len, _mine), 3, "len(MiniDataLoader) of 10 samples, batch_size=4")
     _got = call_with_timeout(lambda: list(_mine), 30, f"list(MiniDataLoader(..., num_workers={_workers}))")
-    check_same_batch(_got, list(DataLoader(_data, batch_size=4)),
-                     f"batches of MiniDataLoader(dataset of 10, batch_size=4, num_workers={_workers})")
+    check_same_batches(_got, list(DataLoader(_data, batch_size=4)),
+                       f"batches of MiniDataLoader(dataset of 10, batch_size=4, num_workers={_workers})")
 print("Part 8 visible tests passed.")
 
 # %% [tests id=test_mini_dataloader_hidden points=3]
@@ -838,6 +843,18 @@ class _Records(Dataset):
         return self.x[i], i, {"pid": os.getpid(), "half": i / 2}
 
 
+class _Standardised(Dataset):
+    def __init__(self, images):
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        image = self.images[i]
+        return (image - image.mean()) / image.std()
+
+
 def _hidden_mini_dataloader():
     data = _Records(23)
     order = torch.randperm(23, generator=torch.Generator().manual_seed(1)).tolist()
@@ -860,7 +877,7 @@ def _hidden_mini_dataloader():
                   hint="num_workers ignored: the batches were made in the main process")
         for batch in expected:
             batch[2].pop("pid")
-        check_same_batch(got, expected, f"batches of {what}")
+        check_same_batches(got, expected, f"batches of {what}")
 
     # Batch 0 is slow to make: a pool that yields batches as they finish yields it late.
     slow = _Records(12, slow=(0,))
@@ -868,8 +885,7 @@ def _hidden_mini_dataloader():
                           batch_size=2, num_workers=2)
     got = call_with_timeout(lambda: [int(b[1][0]) for b in loader], 30, "a pass over a dataset whose first item is slow")
     check_equal(got, [0, 2, 4, 6, 8, 10], "first index of each batch when batch 0 is slow to make (num_workers=2)",
-                mistakes={"batches yielded in the order the workers finish them: keep them in the order of the batch "
-                          "sampler (hold early arrivals until their turn)": lambda g: sorted(g) == [0, 2, 4, 6, 8, 10]})
+                mistakes={OUT_OF_ORDER: lambda g: sorted(g) == [0, 2, 4, 6, 8, 10]})
 
     shuffled = [student_call("MiniDataLoader(dataset, batch_size=4, shuffle=True, generator=seeded)", MiniDataLoader,
                              data, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(5))
@@ -896,6 +912,19 @@ def _hidden_mini_dataloader():
     check(message is not None and "corrupt record 5" in message, "a dataset that raises ValueError('corrupt record 5') "
           f"in a worker: expected an exception mentioning it in the main process, got "
           f"{'no exception' if message is None else repr(message)}.")
+
+    # Samples normalised one by one (a reduction over 3x128x128 values, which torch runs on its
+    # thread pool), after the main process has used that pool itself.
+    (torch.randn(256, 3, 32, 32) ** 2).sum(dim=(0, 2, 3))
+    images = _Standardised(torch.randn(6, 3, 128, 128, generator=torch.Generator().manual_seed(4)))
+    loader = MiniDataLoader(images, batch_size=3, num_workers=2)
+    got = call_with_timeout(lambda: list(loader), 20, "MiniDataLoader over 6 standardised images (3, 128, 128), "
+                            "batch_size=3, num_workers=2", hint="a forked worker that uses torch's thread pool can wait "
+                            "forever: call torch.set_num_threads(1) first in each worker")
+    expected = list(DataLoader(images, batch_size=3))
+    check_equal(len(got), len(expected), "number of batches of standardised images")
+    for i, (batch, reference) in enumerate(zip(got, expected)):
+        check_close(batch, reference, f"batch {i} of standardised images")  # threads may round differently
 
     before = {p.pid for p in mp.active_children()}
     list(MiniDataLoader(data, batch_size=5, num_workers=2))

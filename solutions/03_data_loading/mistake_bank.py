@@ -266,7 +266,7 @@ class MiniDataLoader:
         if not self.num_workers:
             yield from map(self.make_batch, self.batches)
             return
-        with mp.get_context("fork").Pool(self.num_workers) as pool:
+        with mp.get_context("fork").Pool(self.num_workers, torch.set_num_threads, (1,)) as pool:
             yield from pool.imap(self.make_batch, self.batches)
 '''}),
 ]
