@@ -22,7 +22,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 course: $(STAMP)
 	$(RUN) python -m grader publish
-	$(RUN) jupyter lab --ServerApp.root_dir=$(CURDIR) lectures/01_nn_module.ipynb
+	# --allow-root: containers and CI machines often run as root.
+	$(RUN) jupyter lab --allow-root --ServerApp.root_dir=$(CURDIR) lectures/01_nn_module.ipynb
 
 test: $(STAMP)
 	$(RUN) python -m pytest tests lectures --nbval -p no:cacheprovider

@@ -10,13 +10,14 @@
     publish                      release every assignment into the local exchange (JupyterLab)
 """
 import argparse
+import shutil
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
 from grader import notebooks
-from grader.paths import ASSIGNMENTS_DIR, WORK_AREA, assignment_names
+from grader.paths import ASSIGNMENTS_DIR, REPO_ROOT, STUDENT_WORK_DIR, WORK_AREA, assignment_names
 
 
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
@@ -154,21 +155,31 @@ def cmd_bank(args) -> int:
 
 
 def cmd_publish(args) -> int:
+    """Release the committed assignments/ into the local exchange, as `nbgrader release_assignment`."""
+    from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     from grader.config import course_config
 
     config = course_config()
+    coursedir = CourseDirectory(config=config)
     (WORK_AREA / "exchange").mkdir(parents=True, exist_ok=True)
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    STUDENT_WORK_DIR.mkdir(exist_ok=True)  # where the Assignments tab fetches to
+    # The Assignments tab reloads nbgrader's settings from the folder it fetches into, and from
+    # there only: point that folder at the course's single configuration too.
+    shutil.copyfile(REPO_ROOT / "nbgrader_config.py", STUDENT_WORK_DIR / "nbgrader_config.py")
+    api = NbGraderAPI(coursedir=coursedir, config=config)
     for assignment in assignment_names():
-        # generate_assignment registers the assignment in the gradebook, as release needs.
-        for step in (api.generate_assignment, api.unrelease, api.release_assignment):
-            outcome = step(assignment)
-            if step is not api.unrelease and not outcome["success"]:
-                print(outcome.get("log", ""), outcome.get("error", ""))
-                return 1
+        # release_assignment needs the assignment in the gradebook; generate_assignment would
+        # also rewrite assignments/, which `release` alone does.
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+            gradebook.update_or_create_assignment(assignment)
+        api.unrelease(assignment)
+        outcome = api.release_assignment(assignment)
+        if not outcome["success"]:
+            print(outcome.get("log", ""), outcome.get("error", ""))
+            return 1
         print(f"released {assignment} to {WORK_AREA / 'exchange'}")
     return 0
 
