@@ -81,6 +81,35 @@ def check_equal(got: Any, expected: Any, what: str, mistakes: Mistakes = None,
              likely_mistake(got, mistakes) or hint)
 
 
+def check_same(got: Any, expected: Mapping | list | tuple | set, what: str, mistakes: Mistakes = None,
+               hint: str | None = None) -> None:
+    """A dict equal to ``expected``, or a collection with the same items in any order.
+
+    Unlike :func:`check_equal`, a failure lists what differs (values, absent keys, extra or
+    repeated keys) instead of two long reprs cut at 200 characters.
+    """
+    if isinstance(expected, Mapping):
+        check_type(got, dict, what)
+        if got == expected:
+            return
+        differ = [f"{k!r}: expected {describe(expected[k])}, got {describe(got[k])}"
+                  for k in expected if k in got and got[k] != expected[k]]
+        absent = [k for k in expected if k not in got]
+        extra = [k for k in got if k not in expected]
+    else:
+        check_type(got, (list, tuple, set), what)
+        got = sorted(got)
+        if got == sorted(expected):
+            return
+        differ = []
+        absent = sorted(set(expected) - set(got))
+        extra = sorted(set(got) - set(expected)) or sorted({k for k in got if got.count(k) > 1})
+    parts = ([f"{len(differ)} value(s) differ, e.g. " + "; ".join(differ[:3])] if differ else []) + \
+            ([f"{len(absent)} expected key(s) absent, e.g. {absent[:3]}"] if absent else []) + \
+            ([f"{len(extra)} unexpected or repeated key(s), e.g. {extra[:3]}"] if extra else [])
+    fail(f"{what}: " + "; ".join(parts) + ".", likely_mistake(got, mistakes) or hint)
+
+
 def check_type(got: Any, expected_type: type | tuple, what: str, hint: str | None = None) -> None:
     if not isinstance(got, expected_type):
         names = (" or ".join(t.__name__ for t in expected_type)

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from grader.checks import (CheckFailed, check, check_close, check_dtype, check_equal, check_shape,
-                           check_type, describe, likely_mistake, student_call)
+from grader.checks import (CheckFailed, check, check_close, check_dtype, check_equal, check_same,
+                           check_shape, check_type, describe, likely_mistake, student_call)
 
 
 def verdict(fn, *args, **kwargs) -> str:
@@ -85,3 +85,15 @@ def test_describe_is_short_for_big_tensors():
     text = describe(torch.arange(1000))
     assert text.startswith("tensor(shape=(1000,), dtype=torch.int64, values=[0, 1, 2, 3, 4, 5, ...")
     assert len(describe(list(range(1000)))) <= 200
+
+
+def test_check_same_lists_what_differs():
+    check_same({"a": 1, "b": 2}, {"b": 2, "a": 1}, "report")
+    check_same(["x", "y"], ("y", "x"), "keys")
+    message = verdict(check_same, {"a": 1, "c": 3}, {"a": 2, "b": 2}, "report")
+    assert message == ("report: 1 value(s) differ, e.g. 'a': expected 2, got 1; "
+                       "1 expected key(s) absent, e.g. ['b']; 1 unexpected or repeated key(s), e.g. ['c'].")
+    assert verdict(check_same, ["x", "x", "y"], ["x", "y"], "keys") == \
+        "keys: 1 unexpected or repeated key(s), e.g. ['x']."
+    assert "Likely mistake: kept buffers" in verdict(check_same, ["w", "running_mean"], ["w"], "keys",
+                                                     mistakes={"kept buffers": ["running_mean", "w"]})

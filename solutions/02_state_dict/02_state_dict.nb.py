@@ -25,32 +25,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from grader.checks import (CheckFailed, check, check_close, check_dtype, check_equal, check_shape,
-                           check_type, fail, likely_mistake, student_call)
+from grader.checks import (CheckFailed, check, check_close, check_equal, check_same, check_type,
+                           student_call)
 from grader.device import describe_device, grading_device, to_device
-
-
-def check_same(got, expected, what, mistakes=None, hint=None):
-    """Tests' helper: compare dicts (or collections of keys, in any order) and show what differs."""
-    if isinstance(expected, dict):
-        check_type(got, dict, what)
-        if got == expected:
-            return
-        differ = [f"{k!r}: expected {expected[k]!r}, got {got[k]!r}" for k in expected if k in got and got[k] != expected[k]]
-        absent = [k for k in expected if k not in got]
-        extra = [k for k in got if k not in expected]
-    else:
-        check_type(got, (list, tuple, set), what)
-        got = sorted(got)
-        if got == sorted(expected):
-            return
-        differ = []
-        absent = sorted(set(expected) - set(got))
-        extra = sorted(set(got) - set(expected)) or [k for k in set(got) if got.count(k) > 1]
-    parts = ([f"{len(differ)} value(s) differ, e.g. " + "; ".join(differ[:3])] if differ else []) + \
-            ([f"{len(absent)} expected key(s) absent, e.g. {absent[:3]}"] if absent else []) + \
-            ([f"{len(extra)} unexpected or repeated key(s), e.g. {extra[:3]}"] if extra else [])
-    fail(f"{what}: " + "; ".join(parts) + ".", likely_mistake(got, mistakes) or hint)
 
 torch.manual_seed(0)
 print(describe_device())
