@@ -402,6 +402,7 @@ expected_means = {"conv1": [conv[0](x).mean().item() for x in inputs],
                   "conv2": [conv(x).mean().item() for x in inputs]}
 expected_stds = {"conv2": [conv(x).std().item() for x in inputs]}
 population_stds = [conv(x).std(unbiased=False).item() for x in inputs]
+variances = [conv(x).var().item() for x in inputs]
 recorder = student_call("ActivationStats", ActivationStats, {"conv1": conv[0], "relu": conv[1], "conv2": conv[2]})
 for x in inputs:
     conv(x)
@@ -412,7 +413,9 @@ check_close(torch.tensor(recorder.means["relu"]), torch.tensor(expected_means["r
 check_close(torch.tensor(recorder.means["conv2"]), torch.tensor(expected_means["conv2"]), "means of conv2's outputs")
 check_close(torch.tensor(recorder.stds["conv2"]), torch.tensor(expected_stds["conv2"]), "stds of conv2's outputs",
             mistakes={"the std is the population std (unbiased=False); use torch's default output.std()":
-                      torch.tensor(population_stds)})
+                      torch.tensor(population_stds),
+                      "the variance was recorded, not the standard deviation: use output.std()":
+                      torch.tensor(variances)})
 recorder.remove()
 recorder.remove()
 check(all(len(m._forward_hooks) == 0 and len(m._forward_pre_hooks) == 0 for m in conv),

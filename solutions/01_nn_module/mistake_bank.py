@@ -209,6 +209,14 @@ BANK = [
         message="the std is the population std",
         fails=("test_activation_stats_hidden",),
     ),
+    Wrong(
+        name="hook_records_variance",
+        story="Records output.var() where the contract asks for the standard deviation.",
+        edits={"activation_stats": Replace(old="self.stds[name].append(output.detach().std().item())",
+                                           new="self.stds[name].append(output.detach().var().item())")},
+        message="the variance was recorded, not the standard deviation",
+        fails=("test_activation_stats_hidden",),
+    ),
     # --- Part 5: count_parameters -------------------------------------------------------------
     Wrong(
         name="count_tensors",
