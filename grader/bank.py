@@ -134,3 +134,27 @@ def judge(expectation: Expectation, result) -> list[str]:
     if expectation.message not in notebooks.visible_text(result.feedback_text()):
         problems.append(f"feedback does not contain the named mistake {expectation.message!r}")
     return problems
+
+
+@dataclass
+class GradedClass:
+    """A class of submissions built by :func:`build_class` and autograded by nbgrader."""
+
+    run: "GradingRun"
+    expectations: dict[str, Expectation]
+    results: dict  # student -> grader.pipeline.StudentResult
+
+    def problems(self, student: str) -> list[str]:
+        return judge(self.expectations[student], self.results[student])
+
+
+def grade_class(assignment: str, entries: list[Entry], workdir, progress=None) -> GradedClass:
+    """Grade the solution, the blank release and one student per entry, in one nbgrader course."""
+    from grader.pipeline import GradingRun
+
+    run = GradingRun(assignment, workdir)
+    students = build_class(run.source_notebook, run.release_notebook, entries)
+    for name, (notebook, _) in students.items():
+        run.submit(name, notebook)
+    return GradedClass(run, {name: expectation for name, (_, expectation) in students.items()},
+                       run.grade(progress))

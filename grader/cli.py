@@ -28,16 +28,11 @@ def _print_table(rows: list[list[str]], header: list[str]) -> None:
 
 def _grade_class(assignment: str, entries, workdir: Path):
     """Grade solution + release + ``entries``; return rows of (student, result, problems)."""
-    from grader.bank import build_class, judge
-    from grader.pipeline import GradingRun
+    from grader.bank import grade_class
 
-    run = GradingRun(assignment, workdir)
-    students = build_class(run.source_notebook, run.release_notebook, entries)
-    for name, (nb, _) in students.items():
-        run.submit(name, nb)
-    results = run.grade(progress=lambda s: print(f"  autograding {s} ...", file=sys.stderr))
-    return run, [(name, results[name], judge(expectation, results[name]))
-                 for name, (_, expectation) in students.items()]
+    graded = grade_class(assignment, entries, workdir,
+                         progress=lambda s: print(f"  autograding {s} ...", file=sys.stderr))
+    return graded.run, [(name, graded.results[name], graded.problems(name)) for name in graded.results]
 
 
 def _score(result) -> str:
