@@ -3,7 +3,7 @@
 #
 # You will build, in eight graded parts:
 #
-# 1. a `Dataset` that reads images lazily from disk through a labels CSV (4 points);
+# 1. a `Dataset` that reads images lazily from class folders on disk, like `ImageFolder` (4 points);
 # 2. per-channel mean and std, streamed batch by batch, on the training split only (4 points);
 # 3. a padding `collate_fn` for variable-length sequences that also returns the lengths (3 points);
 # 4. per-sample weights for `WeightedRandomSampler` from the labels (3 points);
@@ -44,58 +44,112 @@ print(describe_device())
 print("shapes dataset:", SHAPES)
 
 # %% [markdown readonly id=part1]
-# ## Part 1 — an image `Dataset` with a labels CSV (4 points)
+# ## Part 1 — an image-folder `Dataset` (4 points)
 #
-# Each split of the shapes dataset is a folder with a `labels.csv` (columns `file,label`, e.g.
-# `circle/0007.png,circle`; `file` is relative to the folder) and the PNG files it names.
+# Many image datasets come as one folder per class: the layout `torchvision.datasets.ImageFolder`
+# reads. Each split of the shapes dataset is laid out that way (beside a `labels.csv` that this part
+# does not use):
 #
-# **`ShapesDataset(split_dir, transform=None)`**, a subclass of `torch.utils.data.Dataset`:
-# - `__init__` reads `labels.csv` only: it must **not** open the images (a real dataset does not
-#   fit in memory; images are read lazily, one at a time, in `__getitem__`).
-# - `self.classes`: the sorted list of distinct label names; `self.class_to_idx`: a dict mapping
-#   each name to its position in `self.classes` (sorted, so every split gets the same mapping).
-# - `__len__()`: the number of rows of the CSV (not counting its header).
-# - `__getitem__(i)`: returns `(image, label)` for row `i`:
-#   - `image`: the file read as RGB, as a `float32` tensor of shape `(3, H, W)` (channels first)
-#     with values in `[0, 1]` (the 8-bit value divided by 255); then, if `transform` is not `None`,
-#     `transform(image)` is returned instead.
+# ```
+# SHAPES/train/
+#     labels.csv                        a file, not a class folder
+#     circle/0000.png  circle/0001.png  ...
+#     cross/0000.png   ...
+# ```
+#
+# **`ImageFolderDataset(root, transform=None)`**, a subclass of `torch.utils.data.Dataset`:
+# - `self.classes`: the names of the sub-folders of `root` (directories only: a file in `root` is not
+#   a class), sorted with `sorted()`; `self.class_to_idx`: a dict mapping each name to its position
+#   in `self.classes`.
+# - `self.samples`: a list of `(path, class_index)` pairs (`path` a `str` or a `Path`), one for each
+#   **image file** in a class folder: a file whose name ends with one of `IMG_EXTENSIONS` (given in
+#   the answer cell), **ignoring case** (`photo.PNG` is an image; `notes.txt` and `.DS_Store` are not).
+#   The order: class by class, in the order of `self.classes`; within a class, the file names sorted
+#   with `sorted()` (code-point order: `B.png` comes before `a.png`, `img10.png` before `img9.png`).
+#   `os.listdir`, `os.scandir`, `Path.iterdir` and `glob` list names in an arbitrary order: sort them.
+#   This is exactly `torchvision.datasets.ImageFolder(root).samples`. (Class folders hold no
+#   sub-folders here.)
+# - `__init__` only lists folders: it must **not** open the images (a real dataset does not fit in
+#   memory; images are read lazily, one at a time, in `__getitem__`).
+# - `__len__()`: the number of samples.
+# - `__getitem__(i)`: returns `(image, label)` for `self.samples[i]`:
+#   - `image`: the file read as RGB (a greyscale file too), as a `float32` tensor of shape `(3, H, W)`
+#     (channels first) with values in `[0, 1]` (the 8-bit value divided by 255); then, if `transform`
+#     is not `None`, `transform(image)` is returned instead.
 #   - `label`: the class index, a Python `int` (or a 0-d `int64` tensor).
 #
-# `csv`, `numpy as np`, `PIL.Image` and `Path` are imported in the setup cell.
+# Write the folder scan yourself with `os` or `pathlib`, not with `torchvision.datasets`
+# (`ImageFolder`, `DatasetFolder`): the hidden tests compare your dataset with `ImageFolder`.
+# `os`, `numpy as np`, `PIL.Image` and `Path` are imported in the setup cell.
 
-# %% [answer id=shapes_dataset]
-class ShapesDataset(Dataset):
+# %% [answer id=image_folder_dataset]
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # ImageFolder's
+
+
+class ImageFolderDataset(Dataset):
     ### BEGIN SOLUTION
-    def __init__(self, split_dir, transform=None):
-        self.split_dir = Path(split_dir)
+    def __init__(self, root, transform=None):
+        self.root = Path(root)
         self.transform = transform
-        with open(self.split_dir / "labels.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-        self.files = [row["file"] for row in rows]
-        self.labels = [row["label"] for row in rows]
-        self.classes = sorted(set(self.labels))
+        self.classes = sorted(entry.name for entry in os.scandir(self.root) if entry.is_dir())
         self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
+        self.samples = []
+        for name in self.classes:
+            for file in sorted(os.listdir(self.root / name)):
+                if file.lower().endswith(IMG_EXTENSIONS):
+                    self.samples.append((self.root / name / file, self.class_to_idx[name]))
 
     def __len__(self):
-        return len(self.files)
+        return len(self.samples)
 
     def __getitem__(self, index):
-        with Image.open(self.split_dir / self.files[index]) as file:
+        path, label = self.samples[index]
+        with Image.open(path) as file:
             pixels = np.array(file.convert("RGB"))
         image = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255
         if self.transform is not None:
             image = self.transform(image)
-        return image, self.class_to_idx[self.labels[index]]
+        return image, label
     ### END SOLUTION
 
-# %% [tests id=test_shapes_dataset points=1]
-train = student_call("ShapesDataset(SHAPES / 'train')", ShapesDataset, SHAPES / "train")
-check_equal(student_call("len(dataset)", len, train), 1000, "len(ShapesDataset(SHAPES / 'train'))",
-            mistakes={"__len__ is off by one (is the CSV header counted as a sample?)": 1001,
-                      "__len__ is off by one": 999})
-check_equal(list(train.classes), list(CLASSES), "dataset.classes",
-            hint="classes must be the sorted distinct label names")
+# %% [tests id=test_image_folder_dataset points=1]
+from grader.checks import fail, likely_mistake
+
+_FILE_AS_CLASS = "a file in root (labels.csv) taken as a class: the classes are the sub-folders of root only"
+_UNSORTED_CLASSES = ("classes not sorted: os.listdir, scandir, iterdir and glob list names in an arbitrary "
+                     "order; sort them")
+_ORDER = ("samples not in the contract's order: class by class in the order of classes, each class's files "
+          "sorted by name (os.listdir, scandir, iterdir and glob list them in an arbitrary order)")
+_COUNTS_FOLDERS = "__len__ counts the class folders, not the image files"
+
+
+def _sample_names(dataset):
+    """``dataset.samples`` as ("class_folder/file_name", class_index) pairs."""
+    return student_call("reading dataset.samples as (path, class_index) pairs",
+                        lambda: [(f"{Path(p).parent.name}/{Path(p).name}", int(y)) for p, y in dataset.samples])
+
+
+def _check_samples(got, expected, what, mistakes=None):
+    """The same samples in the same order; a failure names the first position that differs."""
+    if got == expected:
+        return
+    first = next((i for i, (g, e) in enumerate(zip(got, expected)) if g != e), min(len(got), len(expected)))
+    fail(f"{what}: expected {len(expected)} samples, got {len(got)}; the first difference is at position "
+         f"{first}: expected {expected[first] if first < len(expected) else 'no more samples'}, "
+         f"got {got[first] if first < len(got) else 'no more samples'}.", likely_mistake(got, mistakes))
+
+
+train = student_call("ImageFolderDataset(SHAPES / 'train')", ImageFolderDataset, SHAPES / "train",
+                     known_errors={"Not a directory": _FILE_AS_CLASS})
+check_equal(list(train.classes), list(CLASSES), "dataset.classes of SHAPES / 'train'",
+            mistakes={_FILE_AS_CLASS: lambda g: "labels.csv" in g,
+                      _UNSORTED_CLASSES: lambda g: sorted(g) == list(CLASSES)})
 check_equal(dict(train.class_to_idx), {name: i for i, name in enumerate(CLASSES)}, "dataset.class_to_idx")
+_expected = [(f"{name}/{i:04d}.png", label) for label, name in enumerate(CLASSES) for i in range(200)]
+_check_samples(_sample_names(train), _expected, "dataset.samples of SHAPES / 'train' (as 'class/file', label)",
+               mistakes={_ORDER: lambda g: sorted(g) == sorted(_expected)})
+check_equal(student_call("len(dataset)", len, train), 1000, "len(ImageFolderDataset(SHAPES / 'train'))",
+            mistakes={_COUNTS_FOLDERS: len(CLASSES), "__len__ is off by one": lambda g: g in (999, 1001)})
 image, label = student_call("dataset[0]", train.__getitem__, 0)
 check_shape(image, (3, 32, 32), "image from dataset[0]",
             mistakes={"the HWC image was not permuted to CHW (use .permute(2, 0, 1))": (32, 32, 3)})
@@ -105,61 +159,127 @@ check(0 <= image.min() and image.max() <= 1, f"image values: expected them in [0
 check(isinstance(label, int) or (isinstance(label, torch.Tensor) and label.dtype == torch.int64),
       f"label from dataset[0]: expected an int, got {label!r}.",
       hint="label returned as a float: class indices must be integers (CrossEntropyLoss needs int64)")
+check_equal(int(label), 0, "label of dataset[0] (a circle)")
 print("Part 1 visible tests passed.")
 
-# %% [tests id=test_shapes_dataset_hidden points=3]
-# Hidden tests for ShapesDataset run here when your work is graded.
+# %% [tests id=test_image_folder_dataset_hidden points=3]
+# Hidden tests for ImageFolderDataset run here when your work is graded.
 ### BEGIN HIDDEN TESTS
-def _hidden_shapes_dataset():
+def _image_tensor(pixels):
+    return torch.from_numpy(pixels).permute(2, 0, 1).float() / 255
+
+
+def _hidden_image_folder_dataset():
+    import torchvision.datasets.folder as tv_folder
+
     rng = np.random.default_rng(31)
-    folder = Path(tempfile.mkdtemp()) / "split"
-    labels = ["zebra", "ant", "moth", "ant", "zebra", "ant", "bee"]
-    pixels = [rng.integers(0, 256, size=(6, 10, 3), dtype=np.uint8) for _ in labels]  # H=6, W=10
-    write_labelled_images(folder, pixels, labels)
-    dataset = student_call("ShapesDataset(split_dir)", ShapesDataset, folder)
-    classes = ["ant", "bee", "moth", "zebra"]
-    check_equal(student_call("len(dataset)", len, dataset), 7, "len(dataset) for a CSV of 7 rows",
-                mistakes={"__len__ is off by one (is the CSV header counted as a sample?)": 8,
-                          "__len__ is off by one": 6})
-    check_equal(list(dataset.classes), classes, "dataset.classes for labels zebra, ant, moth, bee",
-                mistakes={"classes kept in order of first appearance: sort them, or each split gets its "
-                          "own mapping": ["zebra", "ant", "moth", "bee"]})
+    root = Path(tempfile.mkdtemp()) / "split"
+    labels = ["zebra", "ant", "moth", "ant", "zebra", "ant", "bee", "owl"]  # class folders made unsorted
+    pixels = {f"{label}/{i:04d}.png": rng.integers(0, 256, size=(6, 10, 3), dtype=np.uint8)
+              for i, label in enumerate(labels)}  # H=6, W=10
+    write_labelled_images(root, list(pixels.values()), labels)  # also writes root/labels.csv
+    for name in ("ant/img9.png", "ant/img10.png", "ant/Cat.PNG", "ant/Big.PNG"):  # written unsorted
+        pixels[name] = rng.integers(0, 256, size=(6, 10, 3), dtype=np.uint8)
+        Image.fromarray(pixels[name]).save(root / name)
+    grey = rng.integers(0, 256, size=(6, 10), dtype=np.uint8)
+    Image.fromarray(grey).save(root / "moth" / "grey.png")  # an 8-bit greyscale (mode "L") file
+    pixels["moth/grey.png"] = np.repeat(grey[:, :, None], 3, axis=2)
+    (root / "ant" / "notes.txt").write_text("drawn by hand\n")
+    (root / "bee" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    classes = ["ant", "bee", "moth", "owl", "zebra"]
+    expected = ([(f"ant/{f}", 0) for f in ("0001.png", "0003.png", "0005.png", "Big.PNG", "Cat.PNG",
+                                           "img10.png", "img9.png")]
+                + [("bee/0006.png", 1), ("moth/0002.png", 2), ("moth/grey.png", 2), ("owl/0007.png", 3),
+                   ("zebra/0000.png", 4), ("zebra/0004.png", 4)])
+    reference = tv_folder.ImageFolder(str(root))
+    assert (reference.classes, _sample_names(reference)) == (classes, expected), "the contract is ImageFolder's"
+
+    # Build the student's dataset while recording any use of torchvision's folder scan.
+    used = []
+    originals = tv_folder.find_classes, tv_folder.make_dataset
+    tv_folder.find_classes = lambda *a, **k: used.append("find_classes") or originals[0](*a, **k)
+    tv_folder.make_dataset = lambda *a, **k: used.append("make_dataset") or originals[1](*a, **k)
+    try:
+        dataset = student_call("ImageFolderDataset(root)", ImageFolderDataset, root,
+                               known_errors={"Not a directory": _FILE_AS_CLASS})
+    finally:
+        tv_folder.find_classes, tv_folder.make_dataset = originals
+    check(not used and not isinstance(dataset, tv_folder.DatasetFolder),
+          "ImageFolderDataset(root): expected a folder scan written with os or pathlib, got one made by "
+          "torchvision.datasets.", hint="used torchvision's ImageFolder: this part asks you to write the scan")
+    check_equal(list(dataset.classes), classes, "dataset.classes for class folders made in the order "
+                "zebra, ant, moth, bee, owl (and a labels.csv file in root)",
+                mistakes={_FILE_AS_CLASS: lambda g: "labels.csv" in g,
+                          _UNSORTED_CLASSES: lambda g: sorted(g) == classes})
     check_equal(dict(dataset.class_to_idx), {c: i for i, c in enumerate(classes)}, "dataset.class_to_idx")
-    # The image file changes after the dataset was built: a lazy dataset returns the new pixels.
-    old_first = torch.from_numpy(pixels[0]).permute(2, 0, 1).float() / 255
-    pixels[0] = rng.integers(0, 256, size=(6, 10, 3), dtype=np.uint8)
-    Image.fromarray(pixels[0], "RGB").save(folder / "zebra" / "0000.png")
-    for index in (0, 2, 6):
-        image, label = student_call(f"dataset[{index}]", dataset.__getitem__, index)
-        hwc = torch.from_numpy(pixels[index]).float() / 255
-        expected = hwc.permute(2, 0, 1)
+    without_upper = sorted(s for s in expected if not s[0].endswith(".PNG"))
+    _check_samples(_sample_names(dataset), expected,
+                   "dataset.samples (as 'class/file', label) compared with torchvision's ImageFolder(root).samples, "
+                   "for class folders with files img9.png, img10.png, Big.PNG, notes.txt, .DS_Store, ...",
+                   mistakes={"non-image files taken as samples: keep only the files whose name ends with an "
+                             "image extension": lambda g: any(n.endswith(("notes.txt", ".DS_Store")) for n, _ in g),
+                             "upper-case extensions skipped (Big.PNG, Cat.PNG): compare the extension ignoring "
+                             "case": lambda g: sorted(g) == without_upper,
+                             _ORDER: lambda g: sorted(g) == sorted(expected)})
+    check_equal(student_call("len(dataset)", len, dataset), 13, "len(dataset) for 13 image files in 5 class folders",
+                mistakes={_COUNTS_FOLDERS: 5, "__len__ is off by one": lambda g: g in (12, 14)})
+
+    # An image file changes after the dataset was built: a lazy dataset returns the new pixels.
+    old_first = _image_tensor(pixels["zebra/0000.png"])
+    pixels["zebra/0000.png"] = rng.integers(0, 256, size=(6, 10, 3), dtype=np.uint8)
+    Image.fromarray(pixels["zebra/0000.png"]).save(root / "zebra" / "0000.png")
+    for index, (name, target) in enumerate(expected):
+        image, label = student_call(f"dataset[{index}] ({name})", dataset.__getitem__, index,
+                                    known_errors={"number of dimensions": "the image was not converted to RGB: a "
+                                                  "greyscale file has no channel axis (use .convert('RGB'))"})
+        hwc = torch.from_numpy(pixels[name]).float() / 255
         mistakes = {
-            "images read in __init__, not lazily in __getitem__: the file changed on disk after the dataset "
-            "was built and the dataset returned the old pixels": old_first if index == 0 else None,
             "the HWC image was not permuted to CHW (use .permute(2, 0, 1))": lambda g: g.shape == (6, 10, 3),
             "reshape/view used instead of permute: the shape is (3, H, W) but the pixels are scrambled":
                 hwc.reshape(3, 6, 10),
-            "pixels not scaled to [0, 1]: divide by 255": expected * 255,
+            "pixels not scaled to [0, 1]: divide by 255": hwc.permute(2, 0, 1) * 255,
         }
-        check_close(image, expected, f"image from dataset[{index}] (a 6x10 RGB file)", mistakes=mistakes)
+        if name == "zebra/0000.png":
+            mistakes = {"images read in __init__, not lazily in __getitem__: the file changed on disk after the "
+                        "dataset was built and the dataset returned the old pixels": old_first} | mistakes
+        check_close(image, hwc.permute(2, 0, 1), f"image from dataset[{index}] ({name}, a 6x10 file)",
+                    mistakes=mistakes)
         is_int = isinstance(label, int) or (isinstance(label, torch.Tensor) and label.dtype == torch.int64
                                             and label.dim() == 0)
         check(is_int, f"label from dataset[{index}]: expected an int, got {label!r}.",
               hint="label returned as a float: class indices must be integers (CrossEntropyLoss needs int64)")
-        check_equal(int(label), classes.index(labels[index]), f"label of dataset[{index}] ({labels[index]!r})")
-    flipped = student_call("ShapesDataset(split_dir, transform=flip)", ShapesDataset, folder,
+        check_equal(int(label), target, f"label of dataset[{index}] ({name})")
+    flipped = student_call("ImageFolderDataset(root, transform=flip)", ImageFolderDataset, root,
                            transform=lambda x: x.flip(-1))
-    image, _ = student_call("dataset[2] with a transform", flipped.__getitem__, 2)
-    check_close(image, (torch.from_numpy(pixels[2]).float() / 255).permute(2, 0, 1).flip(-1),
+    image, _ = student_call("dataset[6] with a transform", flipped.__getitem__, 6)
+    check_close(image, _image_tensor(pixels["ant/img9.png"]).flip(-1),
                 "image from a dataset with transform=lambda x: x.flip(-1)",
                 hint="the transform must be applied to the (3, H, W) float tensor before returning it")
-    batch_images, batch_labels = next(iter(DataLoader(dataset, batch_size=7)))
+    batch_images, batch_labels = next(iter(DataLoader(dataset, batch_size=13)))
     check_dtype(batch_labels, torch.int64, "labels of a DataLoader batch",
                 hint="label returned as a float: class indices must be integers (CrossEntropyLoss needs int64)")
-    check_shape(batch_images, (7, 3, 6, 10), "images of a DataLoader batch")
+    check_shape(batch_images, (13, 3, 6, 10), "images of a DataLoader batch")
+
+    # A freshly generated, imbalanced shapes dataset: the same as ImageFolder, sample for sample.
+    fresh = ensure_shapes_dataset(image_size=16, per_class=(2, 3, 1), imbalance=3, seed=5,
+                                  root=Path(tempfile.mkdtemp())) / "valid"
+    reference = tv_folder.ImageFolder(str(fresh))
+    dataset = student_call("ImageFolderDataset(a fresh imbalanced shapes split)", ImageFolderDataset, fresh)
+    check_equal(list(dataset.classes), reference.classes, "dataset.classes of a fresh shapes split",
+                mistakes={_UNSORTED_CLASSES: lambda g: sorted(g) == reference.classes})
+    expected = _sample_names(reference)
+    _check_samples(_sample_names(dataset), expected, "dataset.samples of a fresh, imbalanced shapes split "
+                   "compared with ImageFolder's", mistakes={_ORDER: lambda g: sorted(g) == sorted(expected)})
+    check_equal(len(dataset), len(reference), "len(dataset) of a fresh, imbalanced shapes split")
+    for index in (0, len(reference) - 1):
+        with Image.open(reference.samples[index][0]) as file:
+            target = _image_tensor(np.array(file.convert("RGB")))
+        image, label = student_call(f"dataset[{index}]", dataset.__getitem__, index)
+        check_close(image, target, f"image from dataset[{index}] of a fresh shapes split")
+        check_equal(int(label), reference.samples[index][1], f"label of dataset[{index}] of a fresh shapes split")
 
 
-_hidden_shapes_dataset()
+_hidden_image_folder_dataset()
 print("Part 1 hidden tests passed.")
 ### END HIDDEN TESTS
 
@@ -180,7 +300,7 @@ print("Part 1 hidden tests passed.")
 #
 # **`training_split_stats(root, batch_size=64)`**
 # - `root`: a dataset folder with `train/`, `valid/` and `test/` splits (like `SHAPES`).
-# - Returns `channel_stats` of your `ShapesDataset` on the **training split only**, read with a
+# - Returns `channel_stats` of your `ImageFolderDataset` on the **training split only**, read with a
 #   `DataLoader` of this `batch_size`.
 
 # %% [answer id=channel_stats]
@@ -200,7 +320,7 @@ def channel_stats(batches):
 
 def training_split_stats(root, batch_size=64):
     ### BEGIN SOLUTION
-    loader = DataLoader(ShapesDataset(Path(root) / "train"), batch_size=batch_size)
+    loader = DataLoader(ImageFolderDataset(Path(root) / "train"), batch_size=batch_size)
     return channel_stats(loader)
     ### END SOLUTION
 

@@ -1,48 +1,92 @@
 """Wrong and alternative-correct submissions of assignment 3 (see grader.bank)."""
 from grader.bank import Correct, Replace, Wrong
 
-_LOAD_IN_GETITEM = '''        with Image.open(self.split_dir / self.files[index]) as file:
+_LOAD_IN_GETITEM = '''        with Image.open(path) as file:
             pixels = np.array(file.convert("RGB"))
 '''
+_SORTED_CLASSES = "sorted(entry.name for entry in os.scandir(self.root) if entry.is_dir())"
 
 BANK = [
-    # Part 1: ShapesDataset
+    # Part 1: ImageFolderDataset
     Wrong("eager_image_loading",
           "reads every image into a list in __init__ so that __getitem__ is fast",
-          {"shapes_dataset": [
-              Replace("        self.class_to_idx = {name: index for index, name in enumerate(self.classes)}\n",
-                      "        self.class_to_idx = {name: index for index, name in enumerate(self.classes)}\n"
-                      "        self.images = [np.array(Image.open(self.split_dir / f).convert('RGB')) for f in self.files]\n"),
+          {"image_folder_dataset": [
+              Replace("    def __len__(self):\n",
+                      "        self.images = [np.array(Image.open(path).convert('RGB')) for path, _ in self.samples]\n\n"
+                      "    def __len__(self):\n"),
               Replace(_LOAD_IN_GETITEM, "        pixels = self.images[index]\n")]},
           message="images read in __init__, not lazily in __getitem__",
-          fails=("test_shapes_dataset_hidden",)),
-    Wrong("len_counts_csv_header",
-          "__len__ counts the lines of labels.csv, header included",
-          {"shapes_dataset": Replace("        return len(self.files)\n",
-                                     "        with open(self.split_dir / 'labels.csv') as f:\n"
-                                     "            return sum(1 for _ in f)\n")},
-          message="__len__ is off by one", fails=("test_shapes_dataset", "test_shapes_dataset_hidden")),
+          fails=("test_image_folder_dataset_hidden",)),
+    Wrong("classes_in_listdir_order",
+          "takes the class folders in the order os.scandir lists them, without sorting",
+          {"image_folder_dataset": Replace(_SORTED_CLASSES,
+                                           "[entry.name for entry in os.scandir(self.root) if entry.is_dir()]")},
+          message="classes not sorted", fails=("test_image_folder_dataset_hidden",)),
+    Wrong("files_in_listdir_order",
+          "lists each class folder's files in os.listdir order, without sorting",
+          {"image_folder_dataset": Replace("for file in sorted(os.listdir(self.root / name)):",
+                                           "for file in os.listdir(self.root / name):")},
+          message="samples not in the contract's order", fails=("test_image_folder_dataset_hidden",)),
+    Wrong("file_in_root_as_class",
+          "takes every entry of root as a class, so labels.csv becomes a class folder",
+          {"image_folder_dataset": Replace(_SORTED_CLASSES, "sorted(os.listdir(self.root))")},
+          message="taken as a class", fails=("test_image_folder_dataset", "test_image_folder_dataset_hidden")),
+    Wrong("non_image_files_kept",
+          "keeps every file of a class folder, notes.txt and .DS_Store included",
+          {"image_folder_dataset": Replace("                if file.lower().endswith(IMG_EXTENSIONS):\n"
+                                           "                    self.samples.append(",
+                                           "                if True:\n"
+                                           "                    self.samples.append(")},
+          message="non-image files taken as samples", fails=("test_image_folder_dataset_hidden",)),
+    Wrong("extension_case_sensitive",
+          "matches the extensions case-sensitively, so photo.PNG is skipped",
+          {"image_folder_dataset": Replace("file.lower().endswith(IMG_EXTENSIONS)", "file.endswith(IMG_EXTENSIONS)")},
+          message="upper-case extensions skipped", fails=("test_image_folder_dataset_hidden",)),
+    Wrong("len_counts_class_folders",
+          "returns the number of classes from __len__",
+          {"image_folder_dataset": Replace("        return len(self.samples)\n", "        return len(self.classes)\n")},
+          message="__len__ counts the class folders",
+          fails=("test_image_folder_dataset", "test_image_folder_dataset_hidden")),
     Wrong("hwc_not_permuted",
           "converts the PIL image to a tensor without moving the channels first",
-          {"shapes_dataset": Replace(".permute(2, 0, 1).float()", ".float()")},
-          message="HWC image was not permuted to CHW", fails=("test_shapes_dataset", "test_shapes_dataset_hidden")),
+          {"image_folder_dataset": Replace(".permute(2, 0, 1).float()", ".float()")},
+          message="HWC image was not permuted to CHW",
+          fails=("test_image_folder_dataset", "test_image_folder_dataset_hidden")),
     Wrong("reshape_instead_of_permute",
           "gets the (3, H, W) shape with reshape, which scrambles the pixels",
-          {"shapes_dataset": Replace(".permute(2, 0, 1).float()", ".reshape(3, *pixels.shape[:2]).float()")},
-          message="reshape/view used instead of permute", fails=("test_shapes_dataset_hidden",)),
+          {"image_folder_dataset": Replace(".permute(2, 0, 1).float()", ".reshape(3, *pixels.shape[:2]).float()")},
+          message="reshape/view used instead of permute", fails=("test_image_folder_dataset_hidden",)),
     Wrong("pixels_not_scaled",
           "returns the 0..255 values as floats, forgetting to divide by 255",
-          {"shapes_dataset": Replace(".float() / 255", ".float()")},
-          message="pixels not scaled to [0, 1]", fails=("test_shapes_dataset", "test_shapes_dataset_hidden")),
+          {"image_folder_dataset": Replace(".float() / 255", ".float()")},
+          message="pixels not scaled to [0, 1]",
+          fails=("test_image_folder_dataset", "test_image_folder_dataset_hidden")),
     Wrong("label_as_float",
           "returns the class index as a float",
-          {"shapes_dataset": Replace("return image, self.class_to_idx[self.labels[index]]",
-                                     "return image, float(self.class_to_idx[self.labels[index]])")},
-          message="label returned as a float", fails=("test_shapes_dataset", "test_shapes_dataset_hidden")),
-    Wrong("classes_in_csv_order",
-          "numbers the classes in the order they first appear in the CSV",
-          {"shapes_dataset": Replace("sorted(set(self.labels))", "list(dict.fromkeys(self.labels))")},
-          message="classes kept in order of first appearance", fails=("test_shapes_dataset_hidden",)),
+          {"image_folder_dataset": Replace("return image, label", "return image, float(label)")},
+          message="label returned as a float",
+          fails=("test_image_folder_dataset", "test_image_folder_dataset_hidden")),
+    Wrong("wraps_torchvision_imagefolder",
+          "lets torchvision's ImageFolder scan the folders and keeps its lists",
+          {"image_folder_dataset": '''import torchvision
+
+
+class ImageFolderDataset(Dataset):
+    def __init__(self, root, transform=None):
+        folder = torchvision.datasets.ImageFolder(root)
+        self.classes, self.class_to_idx, self.samples = folder.classes, folder.class_to_idx, folder.samples
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, index):
+        path, label = self.samples[index]
+        with Image.open(path) as file:
+            image = torch.from_numpy(np.array(file.convert("RGB"))).permute(2, 0, 1).float() / 255
+        return (image if self.transform is None else self.transform(image)), label
+'''},
+          message="used torchvision's ImageFolder", fails=("test_image_folder_dataset_hidden",)),
     # Part 2: statistics
     Wrong("mean_of_batch_stds",
           "averages each batch's mean and std over the batches",
@@ -55,14 +99,14 @@ BANK = [
 
 
 def training_split_stats(root, batch_size=64):
-    loader = DataLoader(ShapesDataset(Path(root) / "train"), batch_size=batch_size)
+    loader = DataLoader(ImageFolderDataset(Path(root) / "train"), batch_size=batch_size)
     return channel_stats(loader)
 '''},
           message="averaged the per-batch", fails=("test_channel_stats_hidden",)),
     Wrong("stats_over_all_splits",
           "computes the normalisation statistics over train, valid and test together",
-          {"channel_stats": Replace('DataLoader(ShapesDataset(Path(root) / "train"), batch_size=batch_size)',
-                                    'DataLoader(torch.utils.data.ConcatDataset([ShapesDataset(Path(root) / s) '
+          {"channel_stats": Replace('DataLoader(ImageFolderDataset(Path(root) / "train"), batch_size=batch_size)',
+                                    'DataLoader(torch.utils.data.ConcatDataset([ImageFolderDataset(Path(root) / s) '
                                     'for s in ("train", "valid", "test")]), batch_size=batch_size)')},
           message="statistics over every split", fails=("test_channel_stats_hidden",)),
     Wrong("unbiased_std",
@@ -158,32 +202,33 @@ def training_split_stats(root, batch_size=64):
           {"mini_dataloader": Replace("        if self.num_workers == 0:\n", "        if True:\n")},
           message="num_workers ignored", fails=("test_mini_dataloader_hidden",)),
 
-    Correct("dataset_with_torchvision_io",
-            "reads the CSV with csv.reader, decodes with torchvision.io and returns 0-d int64 labels",
-            {"shapes_dataset": '''import torchvision
+    Correct("folder_dataset_with_pathlib_and_torchvision_io",
+            "scans with pathlib (iterdir, suffix.lower()), decodes with torchvision.io, returns 0-d int64 labels",
+            {"image_folder_dataset": '''import torchvision
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 
 
-class ShapesDataset(Dataset):
-    def __init__(self, split_dir, transform=None):
-        self.root = Path(split_dir)
+class ImageFolderDataset(Dataset):
+    def __init__(self, root, transform=None):
+        self.root = Path(root)
         self.transform = transform
-        with open(self.root / "labels.csv", newline="") as f:
-            reader = csv.reader(f)
-            next(reader)  # header
-            self.samples = [(file, label) for file, label in reader]
-        self.classes = sorted({label for _, label in self.samples})
+        self.classes = sorted(p.name for p in self.root.iterdir() if p.is_dir())
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        self.samples = [(str(path), self.class_to_idx[c]) for c in self.classes
+                        for path in sorted((self.root / c).iterdir())
+                        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES]
 
     def __len__(self):
         return len(self.samples)
 
     def __getitem__(self, i):
-        file, label = self.samples[i]
-        image = torchvision.io.decode_image(str(self.root / file), mode=torchvision.io.ImageReadMode.RGB)
+        path, label = self.samples[i]
+        image = torchvision.io.decode_image(path, mode=torchvision.io.ImageReadMode.RGB)
         image = image.to(torch.float32) / 255.0
         if self.transform:
             image = self.transform(image)
-        return image, torch.tensor(self.class_to_idx[label])
+        return image, torch.tensor(label)
 '''}),
     Correct("stats_by_merging_batch_moments",
             "merges each batch's mean and sum of squared deviations (Chan et al.), in float64",
@@ -206,7 +251,7 @@ class ShapesDataset(Dataset):
 
 
 def training_split_stats(root, batch_size=64):
-    train = ShapesDataset(os.path.join(root, "train"))
+    train = ImageFolderDataset(os.path.join(root, "train"))
     return channel_stats(DataLoader(train, batch_size=batch_size, shuffle=False))
 '''}),
     Correct("pad_with_pad_sequence",
