@@ -53,7 +53,7 @@ def course_config(root: Path = REPO_ROOT, cell_timeout_s: int = CELL_TIMEOUT_S) 
     # Feedback shows the student's work and test results, never the hidden tests' code.
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
-        "grader.feedback.HideHiddenTestTracebacks",
+        "grader.feedback.HideHiddenTestCode",
         "nbgrader.preprocessors.ClearHiddenTests",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]

@@ -79,8 +79,14 @@ def visible_text(html_text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", html_text))
 
 
+# Shorter fragments of hidden code (a closing bracket, `else:`, an argument list that a verdict
+# quotes on purpose) disclose nothing.
+MIN_LEAK_LENGTH = 25
+
+
 def hidden_test_lines(source_nb: NotebookNode, release_nb: NotebookNode) -> set[str]:
-    """Lines of hidden-test code that appear nowhere in the released notebook."""
+    """Lines of hidden-test code that appear nowhere in the released notebook, not even inside
+    a longer line, so that finding one in a student's feedback means hidden code leaked."""
     begin = ClearHiddenTests.begin_test_delimeter.default_value
     end = ClearHiddenTests.end_test_delimeter.default_value
     released = {line.strip() for cell in release_nb.cells for line in cell.source.splitlines()}
@@ -92,9 +98,9 @@ def hidden_test_lines(source_nb: NotebookNode, release_nb: NotebookNode) -> set[
                 inside = True
             elif end in line:
                 inside = False
-            elif inside and len(line.strip()) > 12 and line.strip() not in released:
+            elif inside and len(line.strip()) >= MIN_LEAK_LENGTH:
                 hidden.add(line.strip())
-    return hidden
+    return {line for line in hidden if not any(line in shown for shown in released)}
 
 
 def solution_region_lines(source: str) -> set[str]:

@@ -106,6 +106,9 @@ class GradingRun:
             nbformat.write(notebook, str(destination))
         self.students.append(student)
 
+    def submitted_notebook(self, student: str) -> NotebookNode:
+        return notebooks.read(self._student_dir("submitted", student) / self.notebook_name)
+
     def grade(self, progress=None) -> dict[str, StudentResult]:
         """Autograde every submitted student, generate their feedback, read the gradebook."""
         errors = {}

@@ -1,7 +1,7 @@
 """Guarantee 5 and the layout: releases are generated from the solutions and leak nothing."""
 import pytest
 
-from grader import notebooks
+from grader import notebook_source, notebooks
 from grader.bank import load_bank
 from grader.cli import main
 from grader.notebook_builder import build_all
@@ -40,7 +40,9 @@ def test_feedback_never_shows_hidden_tests(graded_class, assignment, student):
     source, release = graded.run.source_notebook, graded.run.release_notebook
     feedback = notebooks.visible_text(graded.results[student].feedback_text())
     assert feedback, "no feedback was generated"
-    leaked = [line for line in notebooks.hidden_test_lines(source, release) if line in feedback]
+    own_code = "\n".join(cell.source for cell in graded.run.submitted_notebook(student).cells)
+    leaked = [line for line in notebooks.hidden_test_lines(source, release)
+              if line in feedback and line not in own_code]
     assert leaked == []
 
 
@@ -50,3 +52,18 @@ def test_bank_entries_edit_only_answer_cells():
             notebooks.notebook_path(SOLUTIONS_DIR / assignment)).cells if notebooks.is_answer_cell(c)}
         for entry in load_bank(assignment):
             assert set(entry.edits) <= answer_ids, entry.name
+
+
+def test_hidden_test_lines_ignore_code_the_release_shows():
+    source = notebook_source.parse(
+        "# %% [tests id=t points=1]\n"
+        "check_equal(f(2), 4, 'f(2)', mistakes={'squared': 16})\n"
+        "### BEGIN HIDDEN TESTS\n"
+        "check_equal(f(3), 9, 'f(3)', mistakes={'squared': 81})\n"
+        "check_equal(f(2), 4, 'f(2)', mistakes={'squared': 16})\n"
+        "mistakes={'squared': 16}\n"
+        "x)\n"
+        "### END HIDDEN TESTS\n")
+    release = notebook_source.parse(
+        "# %% [tests id=t points=1]\ncheck_equal(f(2), 4, 'f(2)', mistakes={'squared': 16})\n")
+    assert notebooks.hidden_test_lines(source, release) == {"check_equal(f(3), 9, 'f(3)', mistakes={'squared': 81})"}
