@@ -45,21 +45,30 @@ def cmd_notebooks(args) -> int:
     return build_all(check=args.check, force=args.force, only=args.only)
 
 
+def _differing_files(generated: Path, committed: Path) -> list[str]:
+    """Files (relative names) that differ between two folders or exist in only one of them."""
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()} \
+            if folder.exists() else {}
+    new, old = files(generated), files(committed)
+    return sorted(name for name in new.keys() | old.keys()
+                  if name not in new or name not in old or new[name].read_bytes() != old[name].read_bytes())
+
+
 def cmd_release(args) -> int:
     from grader.pipeline import GradingRun
 
     stale = []
     for assignment in assignment_names():
         with tempfile.TemporaryDirectory() as tmp:
-            run = GradingRun(assignment, Path(tmp) / "course")
-            generated = notebooks.read(run.release_dir / run.notebook_name)
-            target = ASSIGNMENTS_DIR / assignment / run.notebook_name
+            generated = GradingRun(assignment, Path(tmp) / "course").release_dir
+            target = ASSIGNMENTS_DIR / assignment
             if args.check:
-                if not target.exists() or notebooks.read(target) != generated:
-                    stale.append(str(target.relative_to(ASSIGNMENTS_DIR.parent)))
+                stale += [f"assignments/{assignment}/{name}" for name in _differing_files(generated, target)]
             else:
-                notebooks.write(generated, target)
-                print(f"wrote {target.relative_to(ASSIGNMENTS_DIR.parent)}")
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(generated, target)
+                print(f"wrote assignments/{assignment}/")
     extra = {p.name for p in ASSIGNMENTS_DIR.iterdir() if p.is_dir()} - set(assignment_names())
     stale += [f"assignments/{name} (no source in solutions/)" for name in sorted(extra)]
     if stale:

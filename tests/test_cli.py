@@ -79,3 +79,17 @@ def test_autograde_rejects_an_empty_folder(tmp_path):
     completed = grader_cli("autograde", ASSIGNMENT, str(tmp_path))
     assert completed.returncode == 1
     assert "No submissions" in completed.stdout
+
+
+def test_release_check_spots_edited_missing_and_extra_files(tmp_path):
+    from grader.cli import _differing_files
+
+    generated, committed = tmp_path / "generated", tmp_path / "committed"
+    for folder in (generated, committed):
+        folder.mkdir()
+        (folder / "same.ipynb").write_text("{}")
+    (generated / "edited.ipynb").write_text('{"a": 1}')
+    (committed / "edited.ipynb").write_text('{"a": 2}')
+    (generated / "missing.csv").write_text("x")
+    (committed / "extra.txt").write_text("y")
+    assert _differing_files(generated, committed) == ["edited.ipynb", "extra.txt", "missing.csv"]
