@@ -176,7 +176,8 @@ check_equal([n for n, _ in leaf.named_parameters()], ["w"], "parameters of a mod
 x = torch.randn(4, 2)
 out = student_call("calling a module", deep, x)
 check_shape(out, (4, 3), "deep(x)", hint="__call__ must pass its arguments to forward and return its result")
-out.sum().backward()
+student_call("out.sum().backward()", out.sum().backward,
+             known_errors={"does not require grad": "Parameter.data must be a leaf tensor with requires_grad=True"})
 check(all(p.data.grad is not None for p in deep.parameters()),
       "after backward(), every parameter's .data.grad must be set.",
       hint="Parameter.data must be a leaf tensor with requires_grad=True")
