@@ -39,6 +39,15 @@ def _score(result) -> str:
     return f"{result.score:g}/{result.max_score:g}"
 
 
+def _lost(result) -> str:
+    """The test cells that lost points, short: "-" for none, "all" for every one."""
+    if not result.lost_cells:
+        return "-"
+    if len(result.lost_cells) == len(result.cells):
+        return "all"
+    return ", ".join(cell.removeprefix("test_") for cell in result.lost_cells)
+
+
 def cmd_notebooks(args) -> int:
     from grader.notebook_builder import build_all
 
@@ -119,7 +128,7 @@ def cmd_autograde(args) -> int:
     results = run.grade(progress=lambda s: print(f"  autograding {s} ...", file=sys.stderr))
     rows = []
     for student, result in results.items():
-        lost = ", ".join(result.lost_cells) or "-"
+        lost = _lost(result)
         rows.append([student, _score(result), lost if not result.error else "NOT GRADED: " + result.error.splitlines()[-1]])
     _print_table(rows, ["student", "score", "tests that lost points"])
     csv_path = run.export_csv(Path(args.csv) if args.csv else workdir / "grades.csv")
@@ -135,7 +144,7 @@ def cmd_demo(args) -> int:
     print(f"Grading a demo class for {assignment}: the solution, the blank release and "
           f"every mistake-bank entry, with nbgrader autograde.\n")
     run, rows = _grade_class(assignment, load_bank(assignment), workdir)
-    table = [[name, _score(result), ", ".join(result.lost_cells) or "-",
+    table = [[name, _score(result), _lost(result),
               "as expected" if not problems else "UNEXPECTED: " + "; ".join(problems)]
              for name, result, problems in rows]
     _print_table(table, ["student", "score", "tests that lost points", "verdict"])

@@ -42,8 +42,8 @@ def test_cli_prints_each_students_score(autograded):
     assert completed.returncode == 0, completed.stderr
     lines = {line.split()[0]: line for line in completed.stdout.splitlines() if line.strip()}
     assert "20/20" in lines["ada"]
-    assert "17/20" in lines["bob"] and "test_count_parameters" in lines["bob"]
-    assert "0/20" in lines["cy"]
+    assert lines["bob"].split()[1:] == ["17/20", "count_parameters,", "count_parameters_hidden"]
+    assert lines["cy"].split()[1:] == ["0/20", "all"]
 
 
 def test_cli_exports_nbgrader_csv(autograded):
