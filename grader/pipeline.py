@@ -9,6 +9,7 @@ Each student is autograded by a separate nbgrader call, so a submission that bre
 (malformed JSON, a kernel that dies) costs only that student's grade and its error is
 reported against that student alone.
 """
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,10 +54,16 @@ class StudentResult:
         return self.feedback_html.read_text() if self.feedback_html else ""
 
 
+_EXCEPTION_LINE = re.compile(r"^\s*([\w.]*(?:Error|Exception|Timeout)\w*: .+)$")
+
+
 def _error_summary(log: str) -> str:
-    """The lines of nbgrader's log that say why a submission failed."""
-    lines = [line for line in log.splitlines() if line.startswith(("[ERROR]", "[WARNING]"))]
-    return "\n".join(lines[-8:]) or log[-2000:]
+    """Why nbgrader could not grade a submission, in one line: the last exception it logged."""
+    exceptions = [m.group(1) for m in map(_EXCEPTION_LINE.match, log.splitlines()) if m]
+    if exceptions:
+        return exceptions[-1]
+    errors = [line for line in log.splitlines() if line.startswith("[ERROR]")]
+    return errors[0] if errors else log.strip()[-300:]
 
 
 class GradingRun:
@@ -118,7 +125,8 @@ class GradingRun:
             outcome = self.api.autograde(self.assignment, student)
             graded = (self._student_dir("autograded", student) / self.notebook_name).exists()
             if not (outcome["success"] and graded):
-                errors[student] = _error_summary(outcome.get("log", "") + outcome.get("error", ""))
+                # The log holds the cause; the "error" field only says that autograde failed.
+                errors[student] = _error_summary(outcome.get("log") or outcome.get("error", ""))
         self.api.generate_feedback(self.assignment)
         return {student: self._result(student, errors.get(student)) for student in self.students}
 

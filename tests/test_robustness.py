@@ -69,20 +69,19 @@ def test_a_correct_submission_is_unaffected_by_broken_classmates(graded):
     assert graded["good_student"].score == graded["good_student"].max_score == 20
 
 
-@pytest.mark.parametrize("student", ["malformed_json", "not_a_notebook"])
-def test_unreadable_notebooks_get_a_clear_error_and_zero(graded, student):
+@pytest.mark.parametrize("student,reason", [("malformed_json", "NotJSONError: Notebook does not appear to be JSON"),
+                                            ("not_a_notebook", "Notebook")])
+def test_unreadable_notebooks_get_a_clear_error_and_zero(graded, student, reason):
     result = graded[student]
     assert result.score == 0
-    assert result.error and ("json" in result.error.lower() or "notebook" in result.error.lower())
+    assert reason in result.error
 
 
 def test_a_crashed_kernel_is_reported_against_that_student(graded):
     result = graded["kernel_crash"]
-    assert result.score < result.max_score
-    if result.error is None:  # graded: the cells after the crash must have failed
-        assert "test_images_to_batch" in result.lost_cells
-    else:
-        assert "kernel" in result.error.lower() or "died" in result.error.lower()
+    assert result.score == 0
+    # nbgrader cannot grade a notebook whose kernel died: the student is reported, with the cause.
+    assert result.error and "DeadKernelError" in result.error, result.error
 
 
 def test_an_endless_loop_costs_only_the_tests_that_call_it(graded):
