@@ -98,13 +98,3 @@ def test_check_same_lists_what_differs():
     assert "Likely mistake: kept buffers" in verdict(check_same, ["w", "running_mean"], ["w"], "keys",
                                                      mistakes={"kept buffers": ["running_mean", "w"]})
 
-
-def test_grading_errors_are_summed_up_in_one_line():
-    from grader.pipeline import _error_summary
-
-    log = ("[ERROR] There was an error processing assignment\n"
-           "    json.decoder.JSONDecodeError: Expecting value: line 1 column 12 (char 11)\n"
-           "    nbformat.reader.NotJSONError: Notebook does not appear to be JSON: '{\"cells\": ['\n"
-           "[ERROR] Please see the above traceback\n")
-    assert _error_summary(log) == "nbformat.reader.NotJSONError: Notebook does not appear to be JSON: '{\"cells\": ['"
-    assert _error_summary("[INFO] x\n[ERROR] no traceback here\n") == "[ERROR] no traceback here"
