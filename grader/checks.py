@@ -9,9 +9,17 @@ Tests name likely mistakes by computing what a mistaken solution would return an
 passing it in ``mistakes={"description": value_or_predicate}``; when the student's result
 matches one, the message names it. The message is the whole story: feedback shows only
 the last line of a hidden test's traceback (see grader.feedback).
+
+Credit per clause: a test cell that checks several sentences of a contract groups its checks
+in :class:`Clauses`, so one mistake costs the points of the clause it breaks and the other
+clauses are still checked and reported (see :class:`Clauses`).
+
+Comparisons never call methods of the student's objects: a returned value whose type overrides
+``__eq__`` (or a tensor subclass overriding ``__torch_function__``) cannot make a check pass.
 """
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -23,10 +31,50 @@ class CheckFailed(AssertionError):
     """A test's verdict on a submission: what was expected, what came back, why."""
 
 
+def _plain_tensor(value: torch.Tensor) -> torch.Tensor:
+    """``value`` as a plain, detached tensor: a subclass's ``__torch_function__`` cannot interfere."""
+    with torch._C.DisableTorchFunctionSubclass():
+        return torch.Tensor._make_subclass(torch.Tensor, value.detach()) if type(value) is not torch.Tensor \
+            else value.detach()
+
+
+_PLAIN_TYPES = (bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset, type(None))
+
+
+def _overrides_equality(value: Any) -> bool:
+    """Whether ``value``'s type redefines ``==``/``!=`` on top of a built-in type (a forged result)."""
+    cls = type(value)
+    if cls in _PLAIN_TYPES or isinstance(value, torch.Size):
+        return False
+    base = next((t for t in _PLAIN_TYPES if isinstance(value, t)), None)
+    if base is None:
+        return False
+    return cls.__eq__ is not base.__eq__ or cls.__ne__ is not base.__ne__
+
+
+def _same(got: Any, expected: Any) -> bool:
+    """``got == expected``, decided by the expected value's type and never by a forged ``__eq__``."""
+    if _overrides_equality(got):
+        return False
+    if isinstance(got, (list, tuple)) and isinstance(expected, (list, tuple)):
+        same_kind = isinstance(got, list) == isinstance(expected, list)
+        return same_kind and len(got) == len(expected) and all(_same(g, e) for g, e in zip(got, expected))
+    if isinstance(got, dict) and isinstance(expected, dict):
+        return got.keys() == expected.keys() and all(_same(got[k], expected[k]) for k in expected)
+    if isinstance(got, torch.Tensor) or isinstance(expected, torch.Tensor):
+        return isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor) and \
+            _tensors_close(got, expected, atol=0, rtol=0)
+    try:
+        return bool(expected == got)
+    except Exception:
+        return False
+
+
 def describe(value: Any, max_items: int = 6) -> str:
     """A short, readable rendering of a value for a failure message."""
     if isinstance(value, torch.Tensor):
-        flat = value.detach().flatten()
+        value = _plain_tensor(value)
+        flat = value.flatten()
         items = ", ".join(f"{v:.4g}" if flat.is_floating_point() else str(int(v))
                           for v in flat[:max_items].tolist())
         more = ", ..." if flat.numel() > max_items else ""
@@ -76,7 +124,7 @@ def check_equal(got: Any, expected: Any, what: str, mistakes: Mistakes = None,
         got = tuple(got)
     if isinstance(expected, torch.Size):
         expected = tuple(expected)
-    if got != expected:
+    if not _same(got, expected):
         fail(f"{what}: expected {describe(expected)}, got {describe(got)}.",
              likely_mistake(got, mistakes) or hint)
 
@@ -90,16 +138,18 @@ def check_same(got: Any, expected: Mapping | list | tuple | set, what: str, mist
     """
     if isinstance(expected, Mapping):
         check_type(got, dict, what)
-        if got == expected:
+        if _same(got, expected):
             return
         differ = [f"{k!r}: expected {describe(expected[k])}, got {describe(got[k])}"
-                  for k in expected if k in got and got[k] != expected[k]]
+                  for k in expected if k in got and not _same(got[k], expected[k])]
         absent = [k for k in expected if k not in got]
         extra = [k for k in got if k not in expected]
     else:
         check_type(got, (list, tuple, set), what)
+        if any(_overrides_equality(item) for item in got):
+            fail(f"{what}: expected plain values, got objects that redefine equality.")
         got = sorted(got)
-        if got == sorted(expected):
+        if _same(got, sorted(expected)):
             return
         differ = []
         absent = sorted(set(expected) - set(got))
@@ -129,9 +179,11 @@ def check_dtype(tensor: Any, expected: torch.dtype, what: str, hint: str | None 
 
 
 def _tensors_close(a: Any, b: Any, atol: float, rtol: float) -> bool:
-    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape:
+    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
         return False
-    a, b = a.detach().cpu(), b.detach().cpu()
+    a, b = _plain_tensor(a).cpu(), _plain_tensor(b).cpu()
+    if a.shape != b.shape:
+        return False
     if not (a.is_floating_point() or b.is_floating_point()):
         return torch.equal(a, b)
     return torch.allclose(a.double(), b.double(), atol=atol, rtol=rtol, equal_nan=True)
@@ -152,6 +204,7 @@ def check_close(got: Any, expected: torch.Tensor | float, what: str, *, atol: fl
                  likely_mistake(got_value, mistakes) or hint)
         return
     check_type(got, torch.Tensor, what, hint)
+    got = _plain_tensor(got)
     if got.shape != expected.shape:
         fail(f"{what} shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}.",
              likely_mistake(got, mistakes) or hint)
@@ -184,6 +237,78 @@ def student_call(what: str, fn: Callable, *args, known_errors: Mapping[str, str]
         message = f"{what} raised {type(error).__name__}: {error}"
         hint = next((h for text, h in (known_errors or {}).items() if text in str(error)), None)
         raise CheckFailed(message + (f"\nLikely mistake: {hint}" if hint else "")) from error
+
+
+# Display metadata that marks a verdict published by the checks (shown in feedback even for
+# hidden-test cells, whose other output is withheld: it could quote hidden inputs).
+VERDICT_METADATA = {"grader": "verdict"}
+
+
+def _publish_verdict(text: str) -> None:
+    try:
+        from IPython.core.getipython import get_ipython as _ipython
+        shell = _ipython()
+    except ImportError:
+        shell = None
+    if shell is None:
+        print(text)
+        return
+    from IPython.display import publish_display_data
+    publish_display_data({"text/plain": text}, metadata=VERDICT_METADATA)
+
+
+class Clauses:
+    """Credit per clause: the checks of one test cell, grouped by the contract sentence they test.
+
+        clauses = Clauses(points=3)
+        with clauses.clause("names are dotted", points=1):
+            check_equal(...)
+        with clauses.clause("gradients reach every parameter", points=2):
+            check(...)
+        clauses.verdict()          # the cell's last line
+
+    A failed check ends its own clause only; the other clauses still run. ``verdict()`` then
+    shows every failed clause, and makes the cell worth the points of the clauses that held:
+    nothing to add when all held (full marks), the earned points as the cell's result when some
+    held (nbgrader's partial credit), a :class:`CheckFailed` listing them all when none did.
+    """
+
+    def __init__(self, points: float):
+        self.points = points
+        self.earned = 0.0
+        self.failures: list[str] = []
+        self._declared = 0.0
+
+    @contextmanager
+    def clause(self, what: str, points: float) -> Iterator[None]:
+        self._declared += points
+        try:
+            yield
+        except CheckFailed as failure:
+            self.failures.append(f"[{_points(points)}] {failure}")
+        except Exception as error:  # the student's code raised outside a student_call
+            self.failures.append(f"[{_points(points)}] {what}: raised {type(error).__name__}: {error}")
+        else:
+            self.earned += points
+
+    def verdict(self) -> float | None:
+        if abs(self._declared - self.points) > 1e-9:
+            raise RuntimeError(f"test cell error: clauses declare {self._declared:g} points, "
+                               f"the cell is worth {self.points:g}")
+        if not self.failures:
+            return None
+        lost = self.points - self.earned
+        summary = (f"{len(self.failures)} clause(s) failed, {_points(lost)} lost, "
+                   f"{_points(self.earned)} of {_points(self.points)} earned:\n"
+                   + "\n".join(self.failures))
+        if self.earned <= 0:
+            raise CheckFailed(summary)
+        _publish_verdict(summary)
+        return round(self.earned, 6)
+
+
+def _points(value: float) -> str:
+    return f"{value:g} point" + ("" if value == 1 else "s")
 
 
 def _show_verdict_only(shell, etype, value, tb, tb_offset=None):

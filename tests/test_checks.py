@@ -98,3 +98,61 @@ def test_check_same_lists_what_differs():
     assert "Likely mistake: kept buffers" in verdict(check_same, ["w", "running_mean"], ["w"], "keys",
                                                      mistakes={"kept buffers": ["running_mean", "w"]})
 
+
+
+def test_clauses_give_credit_per_clause_and_report_every_failure(capsys):
+    from grader.checks import Clauses
+
+    clauses = Clauses(points=3)
+    with clauses.clause("first", points=1):
+        check_equal(1, 1, "one")
+    with clauses.clause("second", points=1):
+        check_equal(2, 3, "two")
+    with clauses.clause("third", points=1):
+        raise ValueError("student code broke")
+    assert clauses.verdict() == 1
+    printed = capsys.readouterr().out
+    assert "two: expected 3, got 2." in printed and "third: raised ValueError: student code broke" in printed
+
+
+def test_clauses_all_passing_give_no_result_and_none_passing_raise():
+    from grader.checks import Clauses
+
+    clauses = Clauses(points=2)
+    with clauses.clause("a", points=2):
+        check(True, "fine")
+    assert clauses.verdict() is None
+    failing = Clauses(points=1)
+    with failing.clause("a", points=1):
+        check(False, "broken")
+    assert "broken" in verdict(failing.verdict)
+
+
+def test_clauses_whose_points_do_not_add_up_are_a_test_error():
+    from grader.checks import Clauses
+
+    clauses = Clauses(points=3)
+    with clauses.clause("a", points=1):
+        pass
+    with pytest.raises(RuntimeError, match="declare 1 points"):
+        clauses.verdict()
+
+
+def test_forged_equality_cannot_pass_a_check():
+    class AlwaysEqual(int):
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+    class ForgedTensor(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            if func is torch.allclose:
+                return True
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    assert "expected 16" in verdict(check_equal, AlwaysEqual(2), 16, "count")
+    forged = torch.zeros(3).as_subclass(ForgedTensor)
+    assert "values differ" in verdict(check_close, forged, torch.ones(3), "values", check_dtype=False)
