@@ -4,6 +4,7 @@
 JupyterLab's nbgrader extensions) and every grading run of the ``grader`` package
 call :func:`course_config`, so the command line, the lab and the tests grade alike.
 """
+import os
 from pathlib import Path
 
 from traitlets.config import Config
@@ -19,19 +20,26 @@ INSTRUCTOR_ONLY_FILES = ["mistake_bank.py", "*.nb.py"]
 CELL_TIMEOUT_S = 60
 
 
-def course_config(root: Path = REPO_ROOT, cell_timeout_s: int = CELL_TIMEOUT_S) -> Config:
+def course_config(root: Path = REPO_ROOT, cell_timeout_s: int = CELL_TIMEOUT_S,
+                  work: Path | None = None) -> Config:
     """nbgrader settings for a course rooted at ``root``.
 
     ``root`` is the repository for the instructor's real course, or a scratch folder
     for an isolated grading run (validation, the mistake bank, ``python -m grader autograde``).
+    ``work`` is the course's ignored work area (gradebook, exchange, submissions, nbgrader's
+    release folder): ``.course/`` for the repository, ``root`` itself for a scratch folder.
     """
     root = Path(root).resolve()
-    work = WORK_AREA if root == REPO_ROOT else root
+    work = Path(work).resolve() if work is not None else WORK_AREA if root == REPO_ROOT else root
+    # In a course with a work area, nbgrader's release directory lives there: Formgrader's
+    # Generate (generate_assignment --force) deletes and rewrites it, so it must never be the
+    # committed assignments/ (which `python -m grader release` writes, byte-identical).
+    release = "assignments" if work == root else str(Path(work, "release").relative_to(root))
     c = Config()
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.source_directory = "solutions"
-    c.CourseDirectory.release_directory = "assignments"
+    c.CourseDirectory.release_directory = release
     c.CourseDirectory.submitted_directory = str(Path(work, "submitted").relative_to(root))
     c.CourseDirectory.autograded_directory = str(Path(work, "autograded").relative_to(root))
     c.CourseDirectory.feedback_directory = str(Path(work, "feedback").relative_to(root))
@@ -40,9 +48,10 @@ def course_config(root: Path = REPO_ROOT, cell_timeout_s: int = CELL_TIMEOUT_S) 
         ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", *INSTRUCTOR_ONLY_FILES,
     ]
 
-    # A local exchange, so that JupyterLab's Assignments tab can list, fetch and submit.
-    c.Exchange.root = str(work / "exchange")
-    c.Exchange.assignment_dir = str(STUDENT_WORK_DIR)
+    # A local exchange, so that JupyterLab's Assignments tab can list, fetch and submit;
+    # COURSE_EXCHANGE names a shared one instead (JupyterHub: README, "Many students at once").
+    c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or str(work / "exchange")
+    c.Exchange.assignment_dir = str(STUDENT_WORK_DIR if work == root else root / "work")
 
     c.ClearSolutions.code_stub = {
         "python": "# YOUR CODE HERE\nraise NotImplementedError()",
