@@ -7,7 +7,8 @@
     autograde ASSIGNMENT DIR     grade a folder of submissions; print scores, write a CSV
     demo [ASSIGNMENT]            grade a class built from the solution and the mistake bank
     bank [ASSIGNMENT...]         grade the mistake banks and check every entry's expectation
-    publish                      release every assignment into the local exchange (JupyterLab)
+    publish [--course DIR]       register and release every assignment to the exchange, copy the
+                                 lectures into work/lectures/ (what `make course` runs)
 """
 import argparse
 import shutil
@@ -168,33 +169,10 @@ def cmd_bank(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    """Release the committed assignments/ into the local exchange, as `nbgrader release_assignment`."""
-    from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
+    """Register every assignment's notebooks, release them to the exchange, copy the lectures."""
+    from grader.course import publish
 
-    from grader.config import course_config
-
-    config = course_config()
-    coursedir = CourseDirectory(config=config)
-    (WORK_AREA / "exchange").mkdir(parents=True, exist_ok=True)
-    STUDENT_WORK_DIR.mkdir(exist_ok=True)  # where the Assignments tab fetches to
-    # The Assignments tab reloads nbgrader's settings from the folder it fetches into, and from
-    # there only: point that folder at the course's single configuration too.
-    shutil.copyfile(REPO_ROOT / "nbgrader_config.py", STUDENT_WORK_DIR / "nbgrader_config.py")
-    api = NbGraderAPI(coursedir=coursedir, config=config)
-    for assignment in assignment_names():
-        # release_assignment needs the assignment in the gradebook; generate_assignment would
-        # also rewrite assignments/, which `release` alone does.
-        with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-            gradebook.update_or_create_assignment(assignment)
-        api.unrelease(assignment)
-        outcome = api.release_assignment(assignment)
-        if not outcome["success"]:
-            print(outcome.get("log", ""), outcome.get("error", ""))
-            return 1
-        print(f"released {assignment} to {WORK_AREA / 'exchange'}")
-    return 0
+    return publish(Path(args.course) if args.course else REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("assignments", nargs="*")
     p.set_defaults(run=cmd_bank)
     p = verbs.add_parser("publish", help="release all assignments to the local exchange")
+    p.add_argument("--course", help="the course folder (default: this repository)")
     p.set_defaults(run=cmd_publish)
     args = parser.parse_args(argv)
     # nbgrader 0.9.6's own SQLAlchemy usage warns on every autograde; it is harmless noise here.
