@@ -1,7 +1,8 @@
-"""The course command's JupyterLab: nbgrader's extensions load, Validate and the Assignments list work.
+"""The course command's JupyterLab: nbgrader's extensions load, Validate and the Assignment List work.
 
-Starts a real JupyterLab server on the repository (as `make course` does, without a browser)
-and drives nbgrader's server endpoints the way the lab's buttons do.
+Starts a real JupyterLab server on a published copy of the course (as `make course` does on
+the repository, without a browser; the copy keeps the clone clean) and drives nbgrader's
+server endpoints the way the lab's buttons do.
 """
 import json
 import socket
@@ -16,7 +17,8 @@ import pytest
 from grader import notebooks
 from grader.cli import main as grader_main
 from grader.config import COURSE_ID
-from grader.paths import ASSIGNMENTS_DIR, REPO_ROOT, SOLUTIONS_DIR, WORK_AREA
+from grader.paths import ASSIGNMENTS_DIR, SOLUTIONS_DIR
+from tests.course_copy import make_course_copy
 
 TOKEN = "course-test-token"
 ASSIGNMENT = "01_nn_module"
@@ -29,13 +31,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab():
-    assert grader_main(["publish"]) == 0
+def course(tmp_path_factory):
+    root = make_course_copy(tmp_path_factory.mktemp("lab") / "course")
+    assert grader_main(["publish", "--course", str(root)]) == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def lab(course):
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={REPO_ROOT}", "--allow-root"],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={course}", "--allow-root"],
+        cwd=course, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -70,13 +78,13 @@ def test_validate_reports_failures_on_the_blank_release(lab):
     assert any("Part 1 visible tests passed" in source for source in failed_sources)
 
 
-def test_validate_passes_a_completed_notebook(lab):
+def test_validate_passes_a_completed_notebook(lab, course):
     source = notebooks.read(notebooks.notebook_path(SOLUTIONS_DIR / ASSIGNMENT))
     release = notebooks.read(notebooks.notebook_path(ASSIGNMENTS_DIR / ASSIGNMENT))
-    completed = WORK_AREA / "lab-check" / f"{ASSIGNMENT}.ipynb"
+    completed = course / "work" / "lab-check" / f"{ASSIGNMENT}.ipynb"
     notebooks.write(notebooks.filled_in_release(source, release), completed)
     reply = json.loads(request(f"{lab}/assignments/validate",
-                               {"path": str(completed.relative_to(REPO_ROOT))}))
+                               {"path": str(completed.relative_to(course))}))
     assert reply["success"], reply
     assert reply["value"] == {}, reply["value"]  # nbgrader's "Success! Your notebook passes all the tests."
 
