@@ -7,17 +7,22 @@
 #
 # **You will learn**
 # 1. why `super().__init__()` must come first;
-# 2. `forward` vs `__call__`, and why hooks only run through `__call__`;
+# 2. `forward` vs `__call__`, why hooks only run through `__call__`, and how a hook can replace an output;
 # 3. walking a model: `children()`, `modules()`, `named_modules()`;
 # 4. `Sequential`, `ModuleList`, `ModuleDict` — and why a plain Python list registers nothing;
-# 5. how `train()` / `eval()` reach every layer, and what `apply` is for;
-# 6. the NCHW layout, and the real error a channels-last batch gives a `Conv2d`;
-# 7. forward hooks that record activation statistics while a model trains;
-# 8. a minimal `Module` built from scratch — the mechanism behind all of the above.
+# 5. shared (tied) parameters: one `Parameter`, two names;
+# 6. how `train()` / `eval()` reach every layer (and why `eval()` is not `no_grad()`), and what `apply` is for;
+# 7. the NCHW layout, the real error an `(N, H, W, C)` batch gives a `Conv2d`, and the
+#    `channels_last` *memory format*, which is something else;
+# 8. forward hooks that record activation statistics while a model trains;
+# 9. a toy `Module` built from scratch, and where the real one differs.
 #
 # Assignment 1 asks you to build each of these pieces yourself.
 
 # %%
+import copy
+import math
+
 import numpy as np
 import torch
 from torch import nn
@@ -100,6 +105,23 @@ handle.remove()
 # The hook ran for the two calls that went through `hidden.__call__` and not for the direct
 # `hidden.forward(x)`.
 #
+# The hook above returns the value of `calls.append(...)`, which is `None`, and `None` means "keep
+# the output". A forward hook that returns anything else **replaces** the module's output, and the
+# rest of the model computes with the replacement:
+
+# %%
+y_before = net(x)
+handle = net.hidden.register_forward_hook(lambda module, inputs, output: torch.zeros_like(output))
+y_after = net(x)
+handle.remove()
+print("output changed:", not torch.equal(y_before, y_after),
+      "| now equals out(relu(0)) = out.bias:", torch.equal(y_after[0], net.out.bias))
+
+# %% [markdown]
+# A recording hook must therefore return nothing. The replacing happens in `Module._call_impl`
+# (`torch/nn/modules/module.py`: `if hook_result is not None: result = hook_result`), which treats
+# forward *pre*-hooks the same way: one that returns a value replaces the arguments of `forward`.
+#
 # ## 4. Walking a model: `children()`, `modules()`, `named_modules()`
 
 # %%
@@ -151,7 +173,56 @@ for cls in (ListNet, ModuleListNet, ModuleDictNet):
 # sequence you loop over yourself, `nn.ModuleDict` for named branches, `nn.Sequential` when the
 # layers simply run one after another.
 #
-# ## 6. `train()` / `eval()` reach every sub-module; `apply` visits them all
+# ## 6. Shared (tied) parameters: one tensor, two names
+#
+# Two layers can use the *same* `Parameter` — a language model often ties its output layer to its
+# input embedding. Assigning one layer's parameter to another does it. How is it counted?
+
+# %%
+class TiedLM(nn.Module):
+    """Token ids -> embeddings -> scores over the same vocabulary, with one shared (10, 4) matrix."""
+
+    def __init__(self, vocab=10, dim=4):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)  # weight (10, 4)
+        self.head = nn.Linear(dim, vocab, bias=False)  # weight (10, 4) too
+        self.head.weight = self.embed.weight  # the same Parameter object from now on
+
+    def forward(self, tokens):
+        return self.head(self.embed(tokens))
+
+
+tied = TiedLM()
+print("parameters():          ", len(list(tied.parameters())), "tensor,",
+      sum(p.numel() for p in tied.parameters()), "values")
+print("named_parameters():    ", [name for name, _ in tied.named_parameters()])
+print("remove_duplicate=False:", [name for name, _ in tied.named_parameters(remove_duplicate=False)])
+state = tied.state_dict()
+print("state_dict():          ", list(state),
+      "| same storage:", state["embed.weight"].data_ptr() == state["head.weight"].data_ptr())
+
+# %% [markdown]
+# `parameters()` and `named_parameters()` yield a shared `Parameter` **once**, under the first name
+# found (`Module._named_members` in `torch/nn/modules/module.py` keeps a `memo` set), so an optimizer
+# updates it once and a parameter count counts 40 values, not 80. `state_dict()` lists **both**
+# keys, because each module saves its own `_parameters` (`Module._save_to_state_dict`) and loading
+# fills each attribute by its key; the two entries share one storage.
+#
+# Its gradient collects both uses. Compare with an untied copy whose two matrices start equal:
+
+# %%
+tokens = torch.tensor([1, 2, 2, 7])
+tied(tokens).square().sum().backward()
+
+untied = TiedLM()
+untied.head.weight = nn.Parameter(tied.embed.weight.detach().clone())  # equal values, separate tensors
+untied.embed.weight = nn.Parameter(tied.embed.weight.detach().clone())
+untied(tokens).square().sum().backward()
+print("tied grad == embed grad + head grad of the untied copy:",
+      torch.allclose(tied.embed.weight.grad, untied.embed.weight.grad + untied.head.weight.grad))
+
+# %% [markdown]
+# ## 7. `train()` / `eval()` reach every sub-module; `apply` visits them all
 #
 # Some layers behave differently in training: `Dropout` zeroes random activations, `BatchNorm` uses
 # batch statistics. `model.train()` and `model.eval()` set the `training` flag of every sub-module.
@@ -173,6 +244,27 @@ for mode in ("train", "eval"):
 # Two dropout layers each keeping half the values leave about a quarter in training mode; in
 # evaluation mode nothing is dropped and the output is deterministic.
 #
+# `eval()` is not `torch.no_grad()`. `eval()` changes what `Dropout` and `BatchNorm` compute;
+# autograd still records the graph. `no_grad()` stops the recording and changes nothing else:
+# dropout still drops. Evaluation code wants both.
+
+# %%
+drop_net.eval()
+y = drop_net(x)
+print("eval() only:           requires_grad", y.requires_grad, "| grad_fn", type(y.grad_fn).__name__)
+drop_net.train()
+with torch.no_grad():
+    y = drop_net(x)
+print("no_grad() in train():  requires_grad", y.requires_grad, f"| {(y == 0).float().mean():.0%} zeroed")
+drop_net.eval()
+with torch.no_grad():
+    y = drop_net(x)
+print("eval() and no_grad():  requires_grad", y.requires_grad, f"| {(y == 0).float().mean():.0%} zeroed")
+
+# %% [markdown]
+# Under `eval()` alone every activation is kept for a backward pass that never comes, which costs
+# memory; under `no_grad()` alone the scores are noisy.
+#
 # `apply(fn)` calls `fn` on every sub-module (children first, then the module itself) — the usual
 # way to initialise weights by layer type:
 
@@ -187,17 +279,17 @@ model.apply(init_weights)
 print({name: round(p.std().item(), 3) for name, p in model.named_parameters() if name.endswith("weight")})
 
 # %% [markdown]
-# ## 7. NCHW: the layout a `Conv2d` expects
+# ## 8. NCHW: the layout a `Conv2d` expects
 #
-# PyTorch's convolutions take `(N, C, H, W)`: batch, channels, height, width. Images loaded from
-# files are usually channels-last, `(N, H, W, C)`. Feed one to a `Conv2d` and the height is taken
-# for the channel count:
+# PyTorch's convolutions take `(N, C, H, W)`: batch, channels, height, width. Images decoded by an
+# image library come with their axes in the order `(N, H, W, C)`. Feed such a tensor to a `Conv2d`
+# and dimension 1, the height, is taken for the channel count:
 
 # %%
 conv = nn.Conv2d(3, 16, kernel_size=3)
-channels_last = torch.zeros(128, 64, 64, 3)
+nhwc = torch.zeros(128, 64, 64, 3)
 try:
-    conv(channels_last)
+    conv(nhwc)
 except RuntimeError as error:
     print("RuntimeError:", error)
 
@@ -218,7 +310,27 @@ print("channel 0 via reshape:", tiny.reshape(1, 3, 2, 2)[0, 0].tolist())
 # Channel 0 should hold the values at positions 0, 3, 6, 9 (every third value); `reshape` took the
 # first four values instead, mixing the channels.
 #
-# ## 8. Watching a model train: forward hooks for activation statistics
+# The problem above is the **logical** order of the axes (which dimension means what), not the
+# order of the bytes in memory. Don't confuse it with `torch.channels_last`, a *memory format* that
+# PyTorch supports: a tensor of shape `(N, C, H, W)` whose values are stored pixel by pixel, the
+# channels of each pixel side by side. `permute` moves no data, so the permuted batch above *is*
+# such a tensor, and `Conv2d` accepts it as it is:
+
+# %%
+print("shape:", tuple(batch.shape), "| strides:", batch.stride())
+print("contiguous (NCHW memory):   ", batch.is_contiguous())
+print("contiguous as channels_last:", batch.is_contiguous(memory_format=torch.channels_last))
+dense = batch.contiguous()  # the same values copied into NCHW memory order
+print("same conv output either way:", torch.allclose(conv(batch), conv(dense)),
+      "| output is channels_last too:", conv(batch).is_contiguous(memory_format=torch.channels_last))
+print("back to channels_last:", dense.to(memory_format=torch.channels_last).stride(), "shape", tuple(dense.shape))
+
+# %% [markdown]
+# The stride of the channel dimension is 1: the channels of a pixel are neighbours in memory.
+# `.to(memory_format=torch.channels_last)` converts a tensor (or, on a model, its 4-D parameters)
+# to that layout — a choice made for speed on some hardware; the shape, and so the code, stays NCHW.
+#
+# ## 9. Watching a model train: forward hooks for activation statistics
 #
 # A forward hook sees every layer's output. Recording its mean and standard deviation at each
 # batch is the cheapest way to see whether signals die out (std → 0) or blow up as they go deeper.
@@ -242,8 +354,9 @@ class StatsRecorder:
             handle.remove()
 
 
-def deep_cnn():
-    blocks = [nn.Sequential(nn.Conv2d(1 if i == 0 else 16, 16, 3, padding=1), nn.ReLU()) for i in range(5)]
+def deep_cnn(padding_mode="zeros"):
+    blocks = [nn.Sequential(nn.Conv2d(1 if i == 0 else 16, 16, 3, padding=1, padding_mode=padding_mode), nn.ReLU())
+              for i in range(5)]
     return nn.Sequential(*blocks, nn.Flatten(), nn.Linear(16 * 8 * 8, 10))
 
 
@@ -261,10 +374,17 @@ def train_one_epoch(model, data, lr=0.1, batch_size=64):
     return recorder, loss.item()
 
 
+def valid_accuracy(model):
+    with torch.no_grad():
+        return (model.eval()(digits.x_valid).argmax(1) == digits.y_valid).float().mean().item()
+
+
 digits = load_digits_split()
 seed_everything(0)
-recorder, last_loss = train_one_epoch(deep_cnn(), digits)
-print(f"last batch loss {last_loss:.3f}")
+default_model = deep_cnn()
+recorder, last_loss = train_one_epoch(default_model, digits)
+print(f"last batch loss {last_loss:.3f} (ln 10 = {math.log(10):.3f}) | "
+      f"validation accuracy {valid_accuracy(default_model):.1%}")
 print("std of each block's output, first vs last batch:")
 for name in recorder.stds:
     print(f"  {name}: {recorder.stds[name][0]:.4f} -> {recorder.stds[name][-1]:.4f}")
@@ -274,24 +394,115 @@ plot_activation_stats(recorder.means, recorder.stds, "PyTorch's default initiali
 
 # %% [markdown]
 # With PyTorch's default initialisation each block shrinks the signal: the deepest block starts with
-# a tiny standard deviation, so its gradients are tiny too and training crawls. Re-initialising the
-# convolutions with Kaiming's scheme — made for ReLU, and applied with `apply` — keeps the scale:
+# a tiny standard deviation, so its gradients are tiny too, and the stds barely move in a whole
+# epoch. The last loss is ln 10, the cross-entropy of a uniform guess among ten classes, and the
+# validation accuracy is that of chance: after one epoch this network has learned **nothing**.
+#
+# Re-initialising the convolutions with Kaiming's scheme — made for ReLU, and applied with `apply` —
+# changes that:
 
 # %%
 seed_everything(0)
 kaiming_model = deep_cnn().apply(init_weights)
+initial_model = copy.deepcopy(kaiming_model)  # kept to compare with after training
 recorder, last_loss = train_one_epoch(kaiming_model, digits)
-print(f"last batch loss {last_loss:.3f}")
+print(f"last batch loss {last_loss:.3f} | validation accuracy {valid_accuracy(kaiming_model):.1%}")
 for name in recorder.stds:
     print(f"  {name}: {recorder.stds[name][0]:.4f} -> {recorder.stds[name][-1]:.4f}")
 plot_activation_stats(recorder.means, recorder.stds, "Kaiming initialisation")
 
 # %% [markdown]
-# ## 9. From scratch: how `nn.Module` finds your layers
+# The network learns. But look at what the plot shows: Kaiming does **not** keep the scale constant.
+# At the first batch the std still falls by half over the five blocks, and during training it grows,
+# with spikes, to two to four times its starting value in the deep blocks. Why?
 #
-# No magic is involved. `nn.Module.__setattr__` intercepts every `self.name = value`: a `Parameter`
-# goes into `self._parameters`, a `Module` into `self._modules`. `parameters()` walks those
-# dictionaries, and `__call__` wraps `forward`. A minimal version that registers parameters:
+# - Kaiming picks $\text{Var}(w) = 2/\text{fan\_in}$ so that the **second moment** $E[h^2]$ of a block's
+#   output equals that of its input **on average over random draws of the weights**. It says nothing
+#   about one draw: 16 filters are a small sample. It is also not the std: a ReLU output has a
+#   positive mean, so its std is below its root mean square.
+# - Zero padding: on an 8×8 image, 28 of the 64 pixels are on the border, where a 3×3 kernel sees
+#   only 4 or 6 real inputs instead of 9, so the effective fan-in is smaller than the one Kaiming
+#   divides by.
+# - Initialisation only sets the starting point. From the first SGD step on, the weights are what
+#   training makes of them, and the growth is training's doing (next cell).
+#
+# The same batch through the network before and after its epoch of training:
+
+# %%
+def block_stds(model, images):
+    stds, h = [], images
+    with torch.no_grad():
+        for block in list(model)[:5]:
+            h = block(h)
+            stds.append(round(h.std().item(), 3))
+    return stds
+
+
+xb = digits.x_train[:64]
+print("output std, initial weights:", block_stds(initial_model, xb))
+print("output std, trained weights:", block_stds(kaiming_model, xb))
+for i in (1, 4):
+    w0, w1 = initial_model[i][0].weight, kaiming_model[i][0].weight
+    print(f"block{i} weights: changed by {(w1 - w0).norm() / w0.norm():.0%} of their norm, "
+          f"norm grew by {w1.norm() / w0.norm() - 1:.0%}")
+
+randomly_moved = copy.deepcopy(initial_model)  # the same size of change, in random directions
+with torch.no_grad():
+    for i in range(5):
+        w0, change = randomly_moved[i][0].weight, kaiming_model[i][0].weight - initial_model[i][0].weight
+        noise = torch.randn_like(w0)
+        w0.add_(noise * change.norm() / noise.norm())
+print("output std, random change: ", block_stds(randomly_moved, xb))
+
+# %% [markdown]
+# Training changed each filter by about a tenth of its norm and hardly changed its size, yet the
+# deep blocks' outputs grew three- to fourfold; a change of the same size in random directions
+# leaves them where they were. The direction of the gradient steps, which depends on the data, is
+# what made each block pass on more of its input.
+#
+# The first two points, measured on 100 independent Kaiming draws of the same network, on the same
+# batch, with zero padding and with circular padding (where every pixel sees 9 real inputs):
+
+# %%
+def second_moments(padding_mode, draws=100):
+    moments = torch.zeros(draws, 5)
+    with torch.no_grad():
+        for draw in range(draws):
+            h = xb
+            for i, block in enumerate(list(deep_cnn(padding_mode).apply(init_weights))[:5]):
+                h = block(h)
+                moments[draw, i] = h.square().mean()
+    return moments
+
+
+print(f"input: root mean square {xb.square().mean().sqrt():.3f}")
+zero_pad, circular = second_moments("zeros"), second_moments("circular")
+print("        sqrt(E[h²]) averaged over draws      single draws (zero padding)")
+print("        zero padding   circular padding")
+for i in range(5):
+    print(f"block{i}: {zero_pad[:, i].mean().sqrt():8.3f} {circular[:, i].mean().sqrt():14.3f}"
+          f"             {zero_pad[:, i].sqrt().min():.3f} to {zero_pad[:, i].sqrt().max():.3f}")
+
+h = xb  # the draw trained above: its std is below its root mean square, as ReLU outputs are >= 0
+with torch.no_grad():
+    for i, block in enumerate(list(initial_model)[:5]):
+        h = block(h)
+        print(f"trained draw, block{i}: std {h.std():.3f}, root mean square {h.square().mean().sqrt():.3f}")
+
+# %% [markdown]
+# Averaged over draws, Kaiming does roughly what it promises: with circular padding the root mean
+# square stays within about 10% of the input's 0.48 through all five blocks (100 draws are a small
+# sample of a quantity with a long tail), and with zero padding it ends about 10% lower. A single
+# draw, though — and a network is a single draw — lands anywhere from a quarter to several times the
+# input's value. Initialisation sets a sensible order of magnitude *on average*, at the start; it
+# does not hold the scale of one network, nor during training.
+#
+# ## 10. From scratch: how `nn.Module` finds your layers
+#
+# No magic is involved. `nn.Module.__setattr__` (in `torch/nn/modules/module.py`) intercepts every
+# `self.name = value`: a `Parameter` goes into `self._parameters`, a `Module` into `self._modules`.
+# `parameters()` walks those dictionaries, and `__call__` wraps `forward`. A toy version that
+# registers parameters (`Param` is a stand-in for `nn.Parameter` that wraps a tensor in `.data`):
 
 # %%
 class Param:
@@ -332,18 +543,51 @@ affine(torch.tensor([1.0, 2.0, 3.0])).sum().backward()
 print("gradient of w:", affine.w.data.grad)
 
 # %% [markdown]
-# This version stops at one level: it ignores sub-modules. Registering them, walking them
+# The toy shows the registration idea; the real classes differ in two ways you can see:
+#
+# - A real `Parameter` **is** the tensor (a `torch.Tensor` subclass); the model computes with `p`
+#   itself, and autograd fills `p.grad`. Its `p.data` is *not* the parameter: it is a new tensor
+#   object, detached from autograd, that shares the storage. The toy's `Param.data` plays the role
+#   of the real parameter.
+# - The toy also stores the attribute in the instance `__dict__`. `nn.Module.__setattr__` does not:
+#   a parameter lives **only** in `_parameters`, and `self.weight` is found by `Module.__getattr__`,
+#   which Python calls only when the normal lookup fails. That is how the module keeps control of
+#   every later assignment to the name, such as a plain tensor where a parameter is registered.
+
+# %%
+real = nn.Linear(3, 3)
+print("toy:  'w' in __dict__:", "w" in affine.__dict__)
+print("real: 'weight' in __dict__:", "weight" in real.__dict__,
+      "| in _parameters:", "weight" in real._parameters,
+      "| real.weight is real._parameters['weight']:", real.weight is real._parameters["weight"])
+print("real.weight is a Tensor:", isinstance(real.weight, torch.Tensor),
+      "| real.weight.data: type", type(real.weight.data).__name__,
+      "requires_grad", real.weight.data.requires_grad,
+      "same object:", real.weight.data is real.weight,
+      "same storage:", real.weight.data.data_ptr() == real.weight.data_ptr())
+try:
+    real.weight = torch.zeros(3, 3)  # a plain tensor where a parameter is registered
+except TypeError as error:
+    print("TypeError:", error)
+
+# %% [markdown]
+# The toy also stops at one level: it ignores sub-modules. Registering them, walking them
 # recursively and producing dotted names is part 1 of the assignment.
 #
 # ## Summary
 #
 # - Call `super().__init__()` first; then every `self.x = layer_or_parameter` is registered.
-# - Always call `model(x)`: `__call__` runs hooks around `forward`.
+# - Always call `model(x)`: `__call__` runs hooks around `forward`; a hook that returns a value
+#   replaces the output.
 # - `children()` is one level, `modules()` / `named_modules()` are recursive.
 # - Keep layers in `nn.Sequential`, `nn.ModuleList` or `nn.ModuleDict`, never in a plain list.
-# - `train()` / `eval()` and `apply()` reach every sub-module.
-# - Convolutions take NCHW; convert channels-last images with `permute`, never `reshape`.
+# - A shared parameter is yielded once by `parameters()` but has one `state_dict` key per name.
+# - `train()` / `eval()` and `apply()` reach every sub-module; `eval()` does not stop autograd.
+# - Convolutions take NCHW shapes; convert `(N, H, W, C)` images with `permute`, never `reshape`. The
+#   result is NCHW in shape and `channels_last` in memory, which `Conv2d` accepts.
 # - Forward hooks record what flows through a model; keep their handles and remove them.
+# - Kaiming initialisation keeps the second moment on average over weight draws, not the std of
+#   one network, and not during training; PyTorch's default starts this deep ReLU CNN too small to learn.
 #
 # ## Exercises
 #
