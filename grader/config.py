@@ -7,6 +7,7 @@ call :func:`course_config`, so the command line, the lab and the tests grade ali
 import os
 from pathlib import Path
 
+import nbgrader
 from traitlets.config import Config
 
 from grader.paths import REPO_ROOT, STUDENT_WORK_DIR, WORK_AREA
@@ -66,4 +67,11 @@ def course_config(root: Path = REPO_ROOT, cell_timeout_s: int = CELL_TIMEOUT_S,
         "nbgrader.preprocessors.ClearHiddenTests",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
+    # Feedback's contents list names each test cell's part (grader/templates/feedback/), for
+    # feedback pages only: Formgrader's own HTMLExporter is left alone.
+    formgrader = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [
+        str(Path(__file__).parent / "templates"), str(formgrader / "templates")]
+    c.GenerateFeedback.HTMLExporter.extra_template_paths = [
+        str(formgrader), str(formgrader / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
     return c

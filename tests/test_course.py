@@ -91,7 +91,13 @@ def test_student_receives_feedback(graded):
     root, _, _ = graded
     feedback = list((root / "work" / ASSIGNMENT / "feedback").rglob(f"{ASSIGNMENT}.html"))
     assert len(feedback) == 1
-    assert "Score: 20.0 / 20.0" in notebooks.visible_text(feedback[0].read_text())
+    text = feedback[0].read_text()
+    assert "Score: 20.0 / 20.0" in notebooks.visible_text(text)
+    contents = notebooks.visible_text(text[text.index('id="toc"'):text.index("</ol>")])
+    # The contents list names each part, not nbgrader's bare "Test cell".
+    assert "Part 1 — a minimal Parameter and Module: visible tests (Score: 2.0 / 2.0)" in contents
+    assert "Part 5 — counting parameters: hidden tests (Score: 2.0 / 2.0)" in contents
+    assert "Test cell" not in contents
 
 
 def test_generate_with_submissions_rewrites_only_the_work_area(graded):
