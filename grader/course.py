@@ -123,6 +123,10 @@ def publish(root: Path = REPO_ROOT, assignments: list[str] | None = None, log=pr
     names = assignments or sorted(p.name for p in (root / "solutions").iterdir()
                                   if p.is_dir() and any(p.glob("*.ipynb")))
     for assignment in names:
+        if not (root / "assignments" / assignment).is_dir():
+            log(f"skipped {assignment}: not released yet (no assignments/{assignment}/; "
+                "`python -m grader release` writes it)")
+            continue
         # generate_assignment records the notebooks and their grade cells in the gradebook
         # (autograde needs them), into the ignored release folder, never assignments/.
         outcome = api.generate_assignment(assignment, force=True)

@@ -5,10 +5,7 @@ the repository, without a browser; the copy keeps the clone clean) and drives nb
 server endpoints the way the lab's buttons do.
 """
 import json
-import socket
-import subprocess
-import sys
-import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -19,15 +16,10 @@ from grader.cli import main as grader_main
 from grader.config import COURSE_ID
 from grader.paths import ASSIGNMENTS_DIR, SOLUTIONS_DIR
 from tests.course_copy import make_course_copy
+from tests.lab_server import running_lab
 
 TOKEN = "course-test-token"
 ASSIGNMENT = "01_nn_module"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -39,24 +31,8 @@ def course(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lab(course):
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={course}", "--allow-root"],
-        cwd=course, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("JupyterLab did not start: " + server.stderr.read().decode()[-2000:])
-    yield base
-    server.terminate()
-    server.wait(timeout=30)
+    with running_lab(course, TOKEN, course.parent / "jupyterlab.log") as base:
+        yield base
 
 
 def request(url, data=None):
@@ -74,8 +50,29 @@ def test_validate_reports_failures_on_the_blank_release(lab):
     path = f"assignments/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
     reply = json.loads(request(f"{lab}/assignments/validate", {"path": path}))
     assert reply["success"], reply
-    failed_sources = [cell["source"] for cell in reply["value"]["failed"]]
-    assert any("Part 1 visible tests passed" in source for source in failed_sources)
+    failed = reply["value"]["failed"]
+    # Concise (grader/lab.py): each failure is its part and its one-line verdict, not the
+    # test cell's source and a traceback.
+    assert failed[0]["source"] == ("Part 1 — a minimal Parameter and Module: visible tests "
+                                   "(test_scratch_module)")
+    assert failed[0]["raw_error"] == ("CheckFailed: TwoLayer(): not implemented yet "
+                                      "(it raised NotImplementedError).")
+    assert all("\n" not in f["source"] and "Traceback" not in f["raw_error"] for f in failed)
+    assert len(failed) == 5  # the five parts' visible tests
+
+
+def test_lab_opens_the_students_copy_of_lecture_1(lab):
+    req = urllib.request.Request(f"{lab}/", headers={"Authorization": f"token {TOKEN}"})
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args):
+            return None
+    try:
+        urllib.request.build_opener(NoRedirect).open(req, timeout=30)
+        location = None
+    except urllib.error.HTTPError as redirect:
+        location = redirect.headers["Location"]
+    assert location.rstrip("?") == "/lab/tree/work/lectures/lecture_01_nn_module.ipynb"
 
 
 def test_validate_passes_a_completed_notebook(lab, course):
