@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # The environment's own scripts (jupyter, nbgrader, alembic) come first on PATH.
 RUN := PATH="$(BIN):$$PATH"
 
-.PHONY: course test setup benchmark clean
+.PHONY: course test setup benchmark clean browser
 
 setup: $(STAMP)
 
@@ -22,11 +22,24 @@ $(STAMP): requirements.txt pyproject.toml
 
 course: $(STAMP)
 	$(RUN) python -m grader publish
+	# Opens (and prints the URL of) work/lectures/lecture_01_nn_module.ipynb: see the config file.
 	# --allow-root: containers and CI machines often run as root.
-	$(RUN) jupyter lab --allow-root --ServerApp.root_dir=$(CURDIR) lectures/01_nn_module.ipynb
+	$(RUN) jupyter lab --allow-root --ServerApp.root_dir=$(CURDIR) --config=grader/jupyter_server_config.py
 
-test: $(STAMP)
-	$(RUN) python -m pytest tests lectures --nbval -p no:cacheprovider
+# The browser tests drive the system's Chromium (Playwright cannot download its own browsers
+# offline): install Debian's when missing and possible; without it they skip, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; }; } || \
+	  echo "Chromium could not be installed: the browser tests will be skipped."
+
+# Leaves the clone as it found it: removes .course/ and work/ afterwards if the run created them.
+test: $(STAMP) browser
+	@created=""; for d in .course work; do [ -e $$d ] || created="$$created $$d"; done; \
+	$(RUN) python -m pytest tests lectures --nbval -p no:cacheprovider; status=$$?; \
+	[ -z "$$created" ] || rm -rf $$created; exit $$status
 
 benchmark: $(STAMP)
 	$(RUN) python tests/benchmark.py
