@@ -53,6 +53,10 @@ def course_config(root: Path = REPO_ROOT, cell_timeout_s: int = CELL_TIMEOUT_S,
     # COURSE_EXCHANGE names a shared one instead (JupyterHub: README, "Many students at once").
     c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or str(work / "exchange")
     c.Exchange.assignment_dir = str(STUDENT_WORK_DIR if work == root else root / "work")
+    if not os.environ.get("COURSE_EXCHANGE"):
+        # The student's record of submissions, by default shared by every course on the machine
+        # (~/.local/share/jupyter/nbgrader_cache), belongs to this course.
+        c.Exchange.cache = str(work / "cache")
 
     c.ClearSolutions.code_stub = {
         "python": "# YOUR CODE HERE\nraise NotImplementedError()",
