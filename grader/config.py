@@ -62,9 +62,25 @@ def course_config(root: Path = REPO_ROOT, cell_timeout_s: int = CELL_TIMEOUT_S,
         "python": "# YOUR CODE HERE\nraise NotImplementedError()",
     }
     c.Execute.timeout = cell_timeout_s
+    # Autograde runs submissions in the course's sandboxed engine, not in a plain Jupyter kernel
+    # (grader/engine): nbgrader's own list with its Execute replaced, everything else kept.
+    c.Autograde.autograde_preprocessors = [
+        "grader.engine.nbgrader_execute.SandboxedExecute",
+        "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor",
+        "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades",
+        "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
+    c.SandboxedExecute.timeout = cell_timeout_s
+    # Keep what the engine found (status, tampering, the static scan) in the autograded notebook.
+    c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("grader",)}
     # A deleted test cell must not delete the points it guards.
     c.OverwriteCells.add_missing_cells = True
     # Feedback shows the student's work and test results, never the hidden tests' code.
+    # Student output is untrusted HTML: feedback pages never run a submission's scripts.
+    c.HTMLExporter.sanitize_html = True
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
         "grader.feedback.HideHiddenTestCode",

@@ -6,9 +6,12 @@
     run.export_csv(path)                           # nbgrader's own CSV export
 
 Each student is autograded by a separate nbgrader call, so a submission that breaks nbgrader
-(malformed JSON, a kernel that dies) costs only that student's grade and its error is
-reported against that student alone.
+(malformed JSON) costs only that student's grade and its error is reported against that student
+alone. nbgrader executes each notebook through the course's sandboxed engine (grader/engine,
+configured in grader/config.py); ``grade`` first runs every submission there in parallel, so
+nbgrader's own pass only records what already ran.
 """
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -23,6 +26,8 @@ from nbgrader.plugins import CsvExportPlugin
 
 from grader import notebooks
 from grader.config import CELL_TIMEOUT_S, COURSE_ID, course_config
+from grader.engine import nbgrader_execute
+from grader.engine.jobs import Job
 from grader.paths import SOLUTIONS_DIR
 
 
@@ -45,6 +50,7 @@ class StudentResult:
     cells: dict[str, CellGrade] = field(default_factory=dict)
     feedback_html: Path | None = None
     error: str | None = None  # why the submission could not be graded, if it could not
+    flags: list[str] = field(default_factory=list)  # reasons for an instructor to review it
 
     @property
     def lost_cells(self) -> list[str]:
@@ -77,6 +83,7 @@ class GradingRun:
             raise GradingError(f"no assignment {assignment!r} in {SOLUTIONS_DIR}")
         shutil.copytree(source, self.workdir / "solutions" / assignment,
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        self.cell_timeout_s = cell_timeout_s
         self.config = course_config(self.workdir, cell_timeout_s)
         self.coursedir = CourseDirectory(config=self.config)
         self.api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
@@ -116,8 +123,34 @@ class GradingRun:
     def submitted_notebook(self, student: str) -> NotebookNode:
         return notebooks.read(self._student_dir("submitted", student) / self.notebook_name)
 
-    def grade(self, progress=None) -> dict[str, StudentResult]:
-        """Autograde every submitted student, generate their feedback, read the gradebook."""
+    def _predicted_job(self, student: str) -> Job | None:
+        """What nbgrader will hand the engine for this student: the submission after nbgrader's
+        own sanitizing steps (tests restored from the gradebook), beside the instructor's files."""
+        from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
+                                            OverwriteKernelspec)
+        from nbgrader.utils import find_all_files
+
+        path = self._student_dir("submitted", student) / self.notebook_name
+        try:
+            nb = notebooks.read(path)
+            resources = {"nbgrader": {"student": student, "assignment": self.assignment,
+                                      "notebook": path.stem, "db_url": self.coursedir.db_url}}
+            for step in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+                nb, resources = step(config=self.config).preprocess(nb, resources)
+        except Exception:  # nbgrader will report what is wrong with this submission
+            return None
+        source = self.workdir / "solutions" / self.assignment
+        files = {Path(f).relative_to(source).as_posix(): Path(f).read_bytes()
+                 for f in find_all_files(str(source), self.coursedir.ignore + ["*.ipynb"])}
+        return Job.from_notebook(nb, files)
+
+    def grade(self, progress=None, jobs: int | None = None) -> dict[str, StudentResult]:
+        """Autograde every submitted student, generate their feedback, read the gradebook.
+
+        ``jobs``: notebooks run at once (default: the machine's cores)."""
+        predicted = [job for student in self.students if (job := self._predicted_job(student))]
+        nbgrader_execute.precompute(predicted, parallel=jobs or os.cpu_count() or 1,
+                                    cell_timeout_s=self.cell_timeout_s)
         errors = {}
         for student in self.students:
             if progress:
@@ -148,7 +181,20 @@ class GradingRun:
                             cells[grade.name] = CellGrade(grade.name, grade.score, grade.max_score)
         feedback = self._student_dir("feedback", student) / self.notebook_name.replace(".ipynb", ".html")
         return StudentResult(student, score, max_score, cells,
-                             feedback if feedback.exists() else None, error)
+                             feedback if feedback.exists() else None, error, self._flags(student))
+
+    def _flags(self, student: str) -> list[str]:
+        """Why an instructor should look at this submission (tampering, the static scan, a crash)."""
+        path = self._student_dir("autograded", student) / self.notebook_name
+        try:
+            found = notebooks.read(path).metadata.get(nbgrader_execute.METADATA_KEY, {})
+        except Exception:
+            return []
+        flags = [f"tampering: {reason}" for reason in found.get("tamper", [])]
+        flags += [f"suspicious code: {reason}" for reason in found.get("suspicious", [])]
+        if found.get("status") not in (None, "ok"):
+            flags.append(f"{found['status']}: {found.get('detail', '')}")
+        return flags
 
     def export_csv(self, path: Path) -> Path:
         """Write nbgrader's grade export (one row per student and assignment) to ``path``."""

@@ -77,11 +77,14 @@ def test_unreadable_notebooks_get_a_clear_error_and_zero(graded, student, reason
     assert reason in result.error
 
 
-def test_a_crashed_kernel_is_reported_against_that_student(graded):
+def test_a_crashed_kernel_costs_the_parts_from_the_crash_on_and_is_reported(graded):
     result = graded["kernel_crash"]
-    assert result.score == 0
-    # nbgrader cannot grade a notebook whose kernel died: the student is reported, with the cause.
-    assert result.error and "DeadKernelError" in result.error, result.error
+    # Parts 1 and 2 ran before the answer that ends the process: their points stand.
+    assert result.error is None
+    assert result.score == 10
+    assert result.lost_cells[0] == "test_images_to_batch"
+    assert any("exited with status 1" in flag for flag in result.flags), result.flags
+    assert "DeadKernelError" in notebooks.visible_text(result.feedback_text())
 
 
 def test_an_endless_loop_costs_only_the_tests_that_call_it(graded):

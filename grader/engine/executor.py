@@ -1,0 +1,316 @@
+"""Execute one notebook's cells in this process and turn what they do into nbformat outputs.
+
+This runs inside the sandboxed child that the zygote forks for one submission (see
+``grader.engine.zygote``); the mutant runner uses it the same way. Cells arrive one at a time
+and each comes back as a list of nbformat outputs.
+
+Student cells (answers, setup, anything not a test) run through IPython's ``run_cell``, so they
+behave as in JupyterLab. Test cells never do: they are compiled and run directly, so that IPython
+hooks, input transformers and custom exception handlers that an answer cell installs cannot
+touch them. Before every test cell the executor
+
+* rebinds the check helpers (``grader.checks``) that the setup cell imported to the genuine
+  objects it captured before any student code ran, and checks that neither they nor their code
+  objects were replaced (a replacement is reported as tampering);
+* removes trace and profile functions, and gives the cell pristine builtins;
+* runs a cell that holds hidden tests in a throwaway copy of the namespace, so what it defines
+  (hidden helpers, hidden inputs) is out of reach of later answer cells.
+
+After each test cell it runs a canary, a check that must fail; a canary that passes means that
+student code suppresses failures, and is reported as tampering.
+
+Warnings never cost points: in a test cell, a warning or anything written to stderr becomes a
+note on stdout (nbgrader gives zero to a test cell with any stderr output).
+"""
+import ast
+import builtins
+import linecache
+import secrets
+import signal
+import sys
+import threading
+import traceback
+import warnings
+from dataclasses import dataclass, field
+
+# What one cell may print before the rest is cut (per stream), and a note that says so.
+MAX_STREAM_CHARS = 20_000
+TRUNCATED_NOTE = "\n... (output truncated: {n} more characters)\n"
+WARNING_PREFIX = "Note (costs no points): "
+CANARY_TOKEN_PREFIX = "canary-"
+
+
+class CellTimeoutError(BaseException):
+    """A cell ran past its time limit (a BaseException: ``except Exception`` does not swallow it)."""
+
+
+@dataclass
+class Cell:
+    kind: str  # "code" (answers, setup: student code), "test", "hidden_test"
+    source: str
+
+
+@dataclass
+class CellResult:
+    outputs: list = field(default_factory=list)
+    execution_count: int | None = None
+    tamper: list[str] = field(default_factory=list)
+
+
+class _Stream:
+    """A text stream that becomes one nbformat ``stream`` output per name, bounded in size."""
+
+    def __init__(self, sink: "_OutputSink", name: str):
+        self.sink, self.name = sink, name
+
+    def write(self, text):
+        if not isinstance(text, str):
+            text = str(text)
+        self.sink.add_stream(self.name, text)
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+
+class _OutputSink:
+    def __init__(self):
+        self.outputs: list[dict] = []
+        self.dropped: dict[str, int] = {}
+        self.sizes: dict[str, int] = {}
+
+    def add_stream(self, name: str, text: str) -> None:
+        used = self.sizes.get(name, 0)
+        room = MAX_STREAM_CHARS - used
+        if room <= 0:
+            self.dropped[name] = self.dropped.get(name, 0) + len(text)
+            return
+        if len(text) > room:
+            self.dropped[name] = self.dropped.get(name, 0) + len(text) - room
+            text = text[:room]
+        self.sizes[name] = used + len(text)
+        last = self.outputs[-1] if self.outputs else None
+        if last and last["output_type"] == "stream" and last["name"] == name:
+            last["text"] += text
+        else:
+            self.outputs.append({"output_type": "stream", "name": name, "text": text})
+
+    def add(self, output: dict) -> None:
+        self.outputs.append(output)
+
+    def finish(self) -> list[dict]:
+        for name, n in self.dropped.items():
+            self.outputs.append({"output_type": "stream", "name": name, "text": TRUNCATED_NOTE.format(n=n)})
+        return self.outputs
+
+
+def _plain_text(value) -> str:
+    try:
+        text = repr(value)
+    except Exception as error:  # a student's broken __repr__
+        text = f"<repr failed: {type(error).__name__}>"
+    return text[:MAX_STREAM_CHARS]
+
+
+class NotebookExecutor:
+    """Runs cells of one notebook, in order, in one namespace."""
+
+    def __init__(self, cell_timeout_s: float):
+        from IPython.core.interactiveshell import InteractiveShell
+
+        self.cell_timeout_s = cell_timeout_s
+        self.shell = InteractiveShell.instance()
+        # Student-cell errors become error outputs, as in a Jupyter kernel.
+        self.shell.showtraceback = self._record_traceback
+        self.shell.showsyntaxerror = self._record_traceback
+        self.shell._showtraceback = self._record_structured_traceback
+        self.shell.display_pub.publish = self._record_display
+        self.shell.displayhook.write_output_prompt = lambda: None
+        self.shell.displayhook.write_format_data = self._record_result
+        self.shell.displayhook.finish_displayhook = lambda: None
+        self.namespace = self.shell.user_ns
+        self.execution_count = 0
+        self._sink: _OutputSink | None = None
+        self._stderr_is_note = False
+        # Captured before any student code runs: what test cells must see.
+        self._pristine_builtins = dict(vars(builtins))
+        self._genuine_checks = self._snapshot_checks()
+        from grader.checks import PartialCredit
+        self._partial_credit = PartialCredit
+        self._real_stdout, self._real_stderr = sys.stdout, sys.stderr
+
+    # ---- capture ------------------------------------------------------------------------
+    def _record_traceback(self, *args, **kwargs):
+        etype, value, tb = sys.exc_info()
+        if etype is None:
+            return
+        self._add_error(etype, value, tb)
+
+    def _record_structured_traceback(self, etype, evalue, stb):
+        self._sink.add({"output_type": "error", "ename": etype.__name__, "evalue": str(evalue)[:MAX_STREAM_CHARS],
+                        "traceback": list(stb)[-30:]})
+
+    def _add_error(self, etype, value, tb) -> None:
+        from grader.checks import CheckFailed
+
+        if isinstance(value, CheckFailed) or etype is CellTimeoutError:
+            lines = [f"\x1b[0;31m{etype.__name__}\x1b[0m: {value}"]
+        else:
+            lines = traceback.format_exception(etype, value, tb)
+            lines = [line.rstrip("\n") for line in lines][-30:]
+        self._sink.add({"output_type": "error", "ename": etype.__name__, "evalue": str(value)[:MAX_STREAM_CHARS],
+                        "traceback": lines})
+
+    def _record_display(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+        if self._sink is not None:
+            self._sink.add({"output_type": "display_data", "data": dict(data), "metadata": dict(metadata or {})})
+
+    def _record_result(self, format_dict, md_dict=None):
+        self._sink.add({"output_type": "execute_result", "data": dict(format_dict),
+                        "metadata": dict(md_dict or {}), "execution_count": self.execution_count})
+
+    def _show_warning(self, message, category, filename, lineno, file=None, line=None):
+        self._sink.add_stream("stdout", f"{WARNING_PREFIX}{category.__name__}: {message}\n")
+
+    # ---- integrity -----------------------------------------------------------------------
+    @staticmethod
+    def _snapshot_checks() -> dict:
+        import grader.checks as checks
+
+        return {name: (value, getattr(value, "__code__", None)) for name, value in vars(checks).items()
+                if not name.startswith("__")}
+
+    def _restore_checks(self) -> list[str]:
+        """Put the genuine check helpers back; report any that student code had replaced."""
+        import grader.checks as checks
+
+        problems = []
+        if sys.modules.get("grader.checks") is not checks:
+            problems.append("the module grader.checks was replaced in sys.modules")
+            sys.modules["grader.checks"] = checks
+        for name, (value, code) in self._genuine_checks.items():
+            if vars(checks).get(name) is not value:
+                problems.append(f"grader.checks.{name} was replaced")
+                setattr(checks, name, value)
+            if code is not None and value.__code__ is not code:
+                problems.append(f"the code of grader.checks.{name} was replaced")
+                value.__code__ = code
+            if name in self.namespace and self.namespace[name] is not value and \
+                    self._imported_checks and name in self._imported_checks:
+                problems.append(f"the check helper {name!r} was redefined by student code")
+                self.namespace[name] = value
+        return problems
+
+    @property
+    def _imported_checks(self) -> set:
+        return getattr(self, "_check_names", set())
+
+    def note_imported_checks(self) -> None:
+        """After the setup cell: remember which check helpers the notebook imported by name."""
+        self._check_names = {name for name, (value, _) in self._genuine_checks.items()
+                             if self.namespace.get(name) is value}
+
+    # ---- running -------------------------------------------------------------------------
+    def run(self, cell: Cell) -> CellResult:
+        self.execution_count += 1
+        self._sink = _OutputSink()
+        result = CellResult(execution_count=self.execution_count)
+        sys.stdout, sys.stderr = _Stream(self._sink, "stdout"), _Stream(self._sink, "stderr")
+        self._arm_timer()
+        try:
+            if cell.kind == "code":
+                self.shell.run_cell(cell.source, store_history=False)
+            else:
+                result.tamper += self._restore_checks()
+                self._run_test(cell)
+                result.tamper += self._canary()
+        except CellTimeoutError:
+            self._add_error(CellTimeoutError, CellTimeoutError(f"the cell ran for more than {self.cell_timeout_s:g} s"), None)
+        finally:
+            self._disarm_timer()
+            sys.stdout, sys.stderr = self._real_stdout, self._real_stderr
+        result.outputs = self._sink.finish()
+        self._sink = None
+        return result
+
+    def _run_test(self, cell: Cell) -> None:
+        sys.settrace(None)
+        sys.setprofile(None)
+        threading.settrace(None)
+        threading.setprofile(None)
+        namespace = dict(self.namespace) if cell.kind == "hidden_test" else self.namespace
+        namespace["__builtins__"] = dict(self._pristine_builtins)
+        filename = f"<test cell {self.execution_count}>"
+        tree = ast.parse(cell.source, filename)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        stderr = sys.stderr
+        sys.stderr = _Stream(_NoteSink(self._sink), "stdout")  # stderr is a note in test cells
+        with warnings.catch_warnings():
+            warnings.showwarning = self._show_warning
+            try:
+                exec(compile(tree, filename, "exec"), namespace)
+                if last is not None:
+                    value = eval(compile(ast.Expression(last.value), filename, "eval"), namespace)
+                    # Only a verdict's PartialCredit is a test cell's result (nbgrader's partial
+                    # credit); any other value on a test cell's last line means nothing.
+                    if type(value) is self._partial_credit:
+                        self._sink.add({"output_type": "execute_result",
+                                        "data": {"text/plain": _plain_text(value)}, "metadata": {},
+                                        "execution_count": self.execution_count})
+            except CellTimeoutError:
+                raise
+            except BaseException:
+                etype, value, tb = sys.exc_info()
+                self._add_error(etype, value, tb.tb_next if tb else None)
+            finally:
+                sys.stderr = stderr
+                self.namespace["__builtins__"] = builtins
+                linecache.cache.pop(filename, None)
+                del tree
+
+    def _canary(self) -> list[str]:
+        """A check that must fail. It passes only when student code suppresses failures."""
+        import grader.checks as checks
+
+        token = CANARY_TOKEN_PREFIX + secrets.token_hex(6)
+        try:
+            checks.check_equal(secrets.randbelow(1000), 1000 + secrets.randbelow(1000), token)
+        except checks.CheckFailed as failure:
+            if token in str(failure):
+                return []
+        except BaseException:
+            pass
+        return ["a check that must fail passed: student code suppresses failed checks"]
+
+    # ---- time limits ---------------------------------------------------------------------
+    def _arm_timer(self) -> None:
+        def expire(signum, frame):
+            raise CellTimeoutError(f"the cell ran for more than {self.cell_timeout_s:g} s")
+        signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, self.cell_timeout_s)
+
+    def _disarm_timer(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+class _NoteSink:
+    """Routes stderr text of a test cell to stdout, marked as a note."""
+
+    def __init__(self, sink: _OutputSink):
+        self.sink = sink
+
+    def add_stream(self, name, text):
+        if text.strip():
+            text = "".join(WARNING_PREFIX + line if line.strip() else line for line in text.splitlines(True))
+        self.sink.add_stream("stdout", text)
