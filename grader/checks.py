@@ -257,6 +257,14 @@ def _publish_verdict(text: str) -> None:
     publish_display_data({"text/plain": text}, metadata=VERDICT_METADATA)
 
 
+class PartialCredit(float):
+    """The points a test cell earned when some of its clauses failed (nbgrader's partial credit).
+
+    The grading engine turns only this type into a test cell's result: a number that student
+    code returns on a test cell's last line is never mistaken for a score.
+    """
+
+
 class Clauses:
     """Credit per clause: the checks of one test cell, grouped by the contract sentence they test.
 
@@ -291,7 +299,7 @@ class Clauses:
         else:
             self.earned += points
 
-    def verdict(self) -> float | None:
+    def verdict(self) -> "PartialCredit | None":
         if abs(self._declared - self.points) > 1e-9:
             raise RuntimeError(f"test cell error: clauses declare {self._declared:g} points, "
                                f"the cell is worth {self.points:g}")
@@ -304,7 +312,7 @@ class Clauses:
         if self.earned <= 0:
             raise CheckFailed(summary)
         _publish_verdict(summary)
-        return round(self.earned, 6)
+        return PartialCredit(round(self.earned, 6))
 
 
 def _points(value: float) -> str:
