@@ -11,6 +11,7 @@
                                  lectures into work/lectures/ (what `make course` runs)
 """
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -18,6 +19,8 @@ import warnings
 from pathlib import Path
 
 from grader import notebooks
+from grader.engine import nbgrader_execute
+from grader.engine.pool import SandboxUnavailable
 from grader.paths import ASSIGNMENTS_DIR, REPO_ROOT, STUDENT_WORK_DIR, WORK_AREA, assignment_names
 
 
@@ -123,18 +126,34 @@ def cmd_autograde(args) -> int:
         print(f"No submissions (*.ipynb or <student>/*.ipynb) in {folder}")
         return 1
     workdir = Path(args.workdir or WORK_AREA / "runs" / args.assignment)
+    if args.unsafe_no_sandbox:
+        os.environ[nbgrader_execute.UNSAFE_ENV] = "1"
     run = GradingRun(args.assignment, workdir)
     for student, path in submissions.items():
         run.submit(student, path)
-    results = run.grade(progress=lambda s: print(f"  autograding {s} ...", file=sys.stderr))
+    try:
+        results = run.grade(progress=lambda s: print(f"  recording {s} ...", file=sys.stderr), jobs=args.jobs)
+    except SandboxUnavailable as error:
+        print(f"Not graded: {error}")
+        return 2
+    print(f"Ran in: {nbgrader_execute.shared_engine().description}\n")
     rows = []
     for student, result in results.items():
         lost = _lost(result)
-        rows.append([student, _score(result), lost if not result.error else "NOT GRADED: " + result.error.splitlines()[-1]])
-    _print_table(rows, ["student", "score", "tests that lost points"])
+        rows.append([student, _score(result), lost if not result.error else "NOT GRADED: " + result.error.splitlines()[-1],
+                     _review(result)])
+    _print_table(rows, ["student", "score", "tests that lost points", "review"])
     csv_path = run.export_csv(Path(args.csv) if args.csv else workdir / "grades.csv")
     print(f"\nGrades CSV: {csv_path}\nFeedback:   {workdir / 'feedback'}/<student>/{args.assignment}/")
     return 0
+
+
+def _review(result) -> str:
+    """Why an instructor should look at a submission, short ("-" when nothing calls for it)."""
+    if not result.flags:
+        return "-"
+    more = f" (+{len(result.flags) - 1} more)" if len(result.flags) > 1 else ""
+    return "FLAGGED: " + result.flags[0] + more
 
 
 def cmd_demo(args) -> int:
@@ -195,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("submissions", help="folder of <student>.ipynb or <student>/<notebook>.ipynb")
     p.add_argument("--csv", help="where to write the grades CSV (default: in the work folder)")
     p.add_argument("--workdir", help=f"nbgrader work folder (default: {WORK_AREA}/runs/ASSIGNMENT)")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks run at once (default: the CPU cores)")
+    p.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="grade without a sandbox where none can run (only for submissions you trust)")
     p.set_defaults(run=cmd_autograde)
     p = verbs.add_parser("demo", help="grade a demo class from the solution and the mistake bank")
     p.add_argument("assignment", nargs="?")

@@ -202,4 +202,21 @@ class GradingRun:
         exporter.to = str(path)
         with Gradebook(self.coursedir.db_url, COURSE_ID) as gradebook:
             exporter.export(gradebook)
+        self._add_review_column(Path(path))
         return Path(path)
+
+    def _add_review_column(self, path: Path) -> None:
+        """nbgrader's CSV plus a last column, ``review``: why to look at a submission by hand."""
+        import csv
+
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            return
+        for row in rows:
+            flags = self._flags(row["student_id"]) if row.get("assignment") == self.assignment else []
+            row["review"] = "; ".join(flags)
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+            writer.writeheader()
+            writer.writerows(rows)
