@@ -145,7 +145,8 @@ class NotebookExecutor:
         self._stderr_is_note = False
         # Captured before any student code runs: what test cells must see.
         self._pristine_builtins = dict(vars(builtins))
-        self._genuine_checks = self._snapshot_checks()
+        from grader.engine.guard import Guard
+        self.guard = Guard()
         from grader.checks import PartialCredit
         self._partial_credit = PartialCredit
         self._real_stdout, self._real_stderr = sys.stdout, sys.stderr
@@ -184,32 +185,14 @@ class NotebookExecutor:
         self._sink.add_stream("stdout", f"{WARNING_PREFIX}{category.__name__}: {message}\n")
 
     # ---- integrity -----------------------------------------------------------------------
-    @staticmethod
-    def _snapshot_checks() -> dict:
-        import grader.checks as checks
-
-        return {name: (value, getattr(value, "__code__", None)) for name, value in vars(checks).items()
-                if not name.startswith("__")}
-
-    def _restore_checks(self) -> list[str]:
-        """Put the genuine check helpers back; report any that student code had replaced."""
-        import grader.checks as checks
-
-        problems = []
-        if sys.modules.get("grader.checks") is not checks:
-            problems.append("the module grader.checks was replaced in sys.modules")
-            sys.modules["grader.checks"] = checks
-        for name, (value, code) in self._genuine_checks.items():
-            if vars(checks).get(name) is not value:
-                problems.append(f"grader.checks.{name} was replaced")
-                setattr(checks, name, value)
-            if code is not None and value.__code__ is not code:
-                problems.append(f"the code of grader.checks.{name} was replaced")
-                value.__code__ = code
-            if name in self.namespace and self.namespace[name] is not value and \
-                    self._imported_checks and name in self._imported_checks:
+    def _restore(self) -> list[str]:
+        """Put back whatever the tests rely on; describe what student code had replaced."""
+        problems = self.guard.restore()
+        for name in self._imported_checks:
+            genuine = self._genuine_names[name]
+            if self.namespace.get(name) is not genuine:
                 problems.append(f"the check helper {name!r} was redefined by student code")
-                self.namespace[name] = value
+                self.namespace[name] = genuine
         return problems
 
     @property
@@ -218,8 +201,12 @@ class NotebookExecutor:
 
     def note_imported_checks(self) -> None:
         """After the setup cell: remember which check helpers the notebook imported by name."""
-        self._check_names = {name for name, (value, _) in self._genuine_checks.items()
-                             if self.namespace.get(name) is value}
+        import grader.checks as checks
+        import grader.device as device
+
+        self._genuine_names = {name: value for module in (checks, device) for name, value in vars(module).items()
+                               if not name.startswith("_") and self.namespace.get(name) is value}
+        self._check_names = set(self._genuine_names)
 
     # ---- running -------------------------------------------------------------------------
     def run(self, cell: Cell) -> CellResult:
@@ -232,8 +219,10 @@ class NotebookExecutor:
             if cell.kind == "code":
                 self.shell.run_cell(cell.source, store_history=False)
             else:
-                result.tamper += self._restore_checks()
+                result.tamper += self._restore()
                 self._run_test(cell)
+                # Replaced while the test ran (a thread, a finalizer): this verdict is void too.
+                result.tamper += self._restore()
                 result.tamper += self._canary()
         except CellTimeoutError:
             self._add_error(CellTimeoutError, CellTimeoutError(f"the cell ran for more than {self.cell_timeout_s:g} s"), None)

@@ -101,10 +101,13 @@ def _error(ename: str, evalue: str) -> dict:
             "traceback": [f"\x1b[0;31m{ename}\x1b[0m: {evalue}"]}
 
 
-def apply_outcome(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
-    """Write the outcome's outputs into ``nb``'s code cells (in place; also returned)."""
+def apply_outcome(nb: NotebookNode, outcome: Outcome, void_tests: list[str] = ()) -> NotebookNode:
+    """Write the outcome's outputs into ``nb``'s code cells (in place; also returned).
+
+    ``void_tests``: reasons (the static scan's tampering) that void every test cell."""
     code_cells = [c for c in nb.cells if cell_kind(c)]
-    tampered = False
+    tampered = bool(void_tests)
+    reasons = "; ".join([*void_tests, *outcome.tamper])
     for index, cell in enumerate(code_cells):
         kind = cell_kind(cell)
         if index < len(outcome.results):
@@ -114,7 +117,6 @@ def apply_outcome(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
             if result.get("tamper"):
                 tampered = True
             if tampered and kind in ("test", "hidden_test"):
-                reasons = "; ".join(outcome.tamper)
                 cell.outputs.append(from_dict(_error(
                     "TamperingDetected", f"this test cannot be trusted: {reasons}. Flagged for manual review.")))
         else:

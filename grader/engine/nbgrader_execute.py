@@ -21,7 +21,7 @@ from traitlets import Bool, Integer
 from grader.engine.jobs import Job, Outcome, apply_outcome, folder_files
 from grader.engine.pool import Engine
 from grader.engine.sandbox import Limits
-from grader.engine.scan import scan_job
+from grader.engine.scan import is_tampering, scan_job
 
 UNSAFE_ENV = "GRADER_UNSAFE_NO_SANDBOX"
 METADATA_KEY = "grader"
@@ -87,9 +87,12 @@ class SandboxedExecute(NbGraderPreprocessor):
         job = job_for(nb, folder, self._source_files(resources))
         key = job.key()
         outcome = _ready.pop(key, None) or shared_engine(cell_timeout_s=self.timeout).run(job)
-        apply_outcome(nb, outcome)
+        found = scan_job(job)
+        static_tampering = [reason for reason in found if is_tampering(reason)]
+        apply_outcome(nb, outcome, void_tests=static_tampering)
         nb.metadata[METADATA_KEY] = {"status": outcome.status, "detail": outcome.detail,
-                                     "tamper": outcome.tamper, "suspicious": scan_job(job),
+                                     "tamper": static_tampering + outcome.tamper,
+                                     "suspicious": [reason for reason in found if not is_tampering(reason)],
                                      "seconds": outcome.seconds}
         return nb, resources
 

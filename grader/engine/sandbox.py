@@ -37,7 +37,7 @@ GiB = 1 << 30
 @dataclass(frozen=True)
 class Limits:
     cell_timeout_s: float = 60
-    memory_bytes: int = 6 * GiB  # cgroup memory of one sandbox (its notebook and every process it starts)
+    memory_bytes: int = 4 * GiB  # cgroup memory of one sandbox (its notebook and every process it starts)
     address_space_bytes: int = 16 * GiB  # rlimit per process; torch alone maps ~4 GiB of address space
     processes: int = 256
     cpu_seconds: int = 900
@@ -96,6 +96,9 @@ def bwrap_command(scratch: Path, tmp_bytes: int) -> list[str]:
              "--bind", str(scratch), SANDBOX_WORKDIR, "--chdir", SANDBOX_WORKDIR]
     for device in sorted(glob.glob("/dev/nvidia*")):  # the GPU, where there is one
         args += ["--dev-bind", device, device]
+    # The sandbox's own root (where the mount points live) is read-only too: nothing a notebook
+    # writes outside its scratch folders can reach the next notebook of this slot.
+    args += ["--remount-ro", "/"]
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": SANDBOX_HOME,
            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
            "MPLCONFIGDIR": "/tmp/matplotlib", "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1",

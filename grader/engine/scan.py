@@ -1,10 +1,16 @@
 """A static scan of the code a student wrote, for the APIs that patch a running grader.
 
 The sandbox keeps a submission away from everything outside its notebook; inside the notebook
-the executor guards the test cells (grader.engine.executor). This scan adds evidence for the
-instructor: a submission whose answers use IPython's hooks, the import system, frames, code
-objects, tensor-function overrides, processes, sockets or the gradebook's database is flagged
-for manual review with the reasons. A flag costs no points by itself.
+the executor guards the test cells (grader.engine.executor). This scan adds evidence, in two
+grades:
+
+* **tampering**: APIs whose only use in an answer is to reach into the grader or the tests
+  (IPython's hooks and exception handlers, the call stack and other frames' variables, code
+  objects, trace functions, ``sys.modules`` and the import hooks, assigning to a check helper).
+  Their tests cannot be trusted: the engine scores them zero, and the submission is flagged.
+* **review**: APIs with rare legitimate uses (processes, sockets, databases, ``exec``, signal
+  handlers, objects that redefine ``==``): the submission is flagged for manual review, and the
+  points stand.
 """
 import ast
 
@@ -68,6 +74,18 @@ def _dotted(node: ast.AST) -> str:
     return ""
 
 
+# Reasons whose presence voids the tests (see the module docstring); the rest ask for review.
+TAMPERING_MARKERS = ("installs an IPython", "replaces IPython", "re-enters IPython", "IPython event",
+                     "call stack", "frame", "function's code", "trace function", "profile function",
+                     "sys.modules", "import system", "patches the checks", "grader's internals",
+                     "exception hook", "display hook", "built-in functions", "calls C functions")
+
+
+def is_tampering(reason: str) -> bool:
+    return any(marker in reason for marker in TAMPERING_MARKERS) and not reason.startswith(("imports inspect",
+                                                                                          "imports dis"))
+
+
 def scan_source(source: str) -> list[str]:
     """Reasons to review this code, one per kind of suspicious use, in order of first appearance."""
     try:
@@ -89,13 +107,15 @@ def scan_source(source: str) -> list[str]:
                     flag(f"imports {top} ({SUSPICIOUS_MODULES[top]})")
                 if top == "grader" and isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
                     flag("imports everything from the grader")
+                if name.startswith("grader.engine"):
+                    flag("imports the grading engine (reaches into the grader's internals)")
         elif isinstance(node, ast.Attribute):
             dotted = _dotted(node)
             if node.attr == "modules" and dotted.endswith("sys.modules"):
                 flag("patches sys.modules")
             elif node.attr in OS_PROCESS_CALLS and dotted.startswith("os."):
                 flag(f"calls {dotted} (processes and signals)")
-            elif node.attr == "events" and "ipython" in dotted.lower():
+            elif node.attr == "register" and isinstance(node.value, ast.Attribute) and node.value.attr == "events":
                 flag("registers IPython event callbacks")
             elif SUSPICIOUS_ATTRIBUTES.get(node.attr):
                 flag(f"uses {node.attr} ({SUSPICIOUS_ATTRIBUTES[node.attr]})")
@@ -109,10 +129,14 @@ def scan_source(source: str) -> list[str]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 dotted = _dotted(target)
-                if dotted.startswith(("grader.", "checks.", "torch.", "np.", "numpy.")) or \
+                if dotted.startswith(("grader.", "checks.")) or \
                         dotted in {"check", "check_equal", "check_close", "check_same", "check_shape",
-                                   "check_type", "check_dtype", "student_call", "CheckFailed", "Clauses"}:
-                    flag(f"assigns to {dotted} (patches the checks or a library)")
+                                   "check_type", "check_dtype", "student_call", "CheckFailed", "Clauses",
+                                   "describe_device", "grading_device", "to_device"}:
+                    flag(f"assigns to {dotted} (patches the checks)")
+                elif dotted.startswith(("torch.", "np.", "numpy.", "math.", "F.", "nn.")) and \
+                        not dotted.startswith("torch.backends."):
+                    flag(f"assigns to {dotted} (replaces a library function)")
     return reasons
 
 

@@ -21,6 +21,7 @@ import ctypes
 import json
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -82,19 +83,23 @@ def _child(job: dict, commands: int, results: int) -> None:
     from grader.engine.executor import Cell, NotebookExecutor
 
     executor = NotebookExecutor(job.get("cell_timeout_s", 60))
+    # Held here, where student code cannot rebind them: the guard and the class's own run().
+    guard, run = executor.guard, NotebookExecutor.run
     reader = os.fdopen(commands, "r")
     writer = os.fdopen(results, "w")
     for line in reader:
         message = json.loads(line)
         if message is None:
             break
-        cell = Cell(message["kind"], message["source"])
+        cell, nonce = Cell(message["kind"], message["source"]), message["nonce"]
         del message
-        result = executor.run(cell)
+        replaced = guard.restore() if cell.kind in ("test", "hidden_test") else []
+        result = run(executor, cell)
+        result.tamper = replaced + result.tamper
         if cell.kind == "setup":
             executor.note_imported_checks()
-        writer.write(json.dumps({"outputs": result.outputs, "execution_count": result.execution_count,
-                                 "tamper": result.tamper}) + "\n")
+        writer.write(json.dumps({"nonce": nonce, "outputs": result.outputs,
+                                 "execution_count": result.execution_count, "tamper": result.tamper}) + "\n")
         writer.flush()
     os._exit(0)
 
@@ -117,6 +122,20 @@ class _LineReader:
             self.pending += chunk
         line, self.pending = self.pending.split(b"\n", 1)
         return line
+
+
+def _canary_cell() -> dict:
+    """A hidden test that must fail, with a token only this zygote knows until it is sent."""
+    token = secrets.token_hex(8)
+    return {"kind": "hidden_test", "token": token,
+            "source": f"### BEGIN HIDDEN TESTS\nfrom grader.checks import check_equal\n"
+                      f"check_equal({secrets.randbelow(100)}, {100 + secrets.randbelow(100)}, 'count of {token}')\n"
+                      "### END HIDDEN TESTS"}
+
+
+def _canary_failed(canary: dict, result: dict) -> bool:
+    return any(o["output_type"] == "error" and o.get("ename") == "CheckFailed" and canary["token"] in o.get("evalue", "")
+               for o in result["outputs"])
 
 
 def _failed(result: dict) -> bool:
@@ -187,19 +206,43 @@ def run_job(job: dict, own_pid_namespace: bool) -> dict:
     reader = _LineReader(results_r)
     results, status, detail = [], "ok", ""
     cell_timeout = job.get("cell_timeout_s", 60)
+
+    def exchange(cell: dict) -> dict | None:
+        """Send one cell, return its result; None (with status and detail set) when it has none."""
+        nonlocal status, detail
+        nonce = secrets.token_hex(16)  # a reply without it was not written by the executor for this cell
+        os.write(commands_w, (json.dumps({**cell, "nonce": nonce}) + "\n").encode())
+        line = reader.read(time.monotonic() + cell_timeout + KILL_GRACE_S)
+        if line is None:
+            status, detail = "timeout", (f"cell {len(results) + 1} still ran {cell_timeout + KILL_GRACE_S:g} s "
+                                         "after it started, ignoring its time limit; its process was killed")
+            return None
+        if line == b"":
+            status, detail = "crashed", _exit_description(pid)
+            return None
+        try:
+            result = json.loads(line)
+        except ValueError:
+            result = {}
+        if not isinstance(result, dict) or result.get("nonce") != nonce:
+            status, detail = "tampered", "the notebook wrote forged results into the grader's channel"
+            return None
+        return result
+
     try:
         for cell in job["cells"]:
-            os.write(commands_w, (json.dumps(cell) + "\n").encode())
-            line = reader.read(time.monotonic() + cell_timeout + KILL_GRACE_S)
-            if line is None:
-                status, detail = "timeout", (f"cell {len(results) + 1} still ran {cell_timeout + KILL_GRACE_S:g} s "
-                                             "after it started, ignoring its time limit; its process was killed")
+            result = exchange(cell)
+            if result is None:
                 break
-            if line == b"":
-                status, detail = "crashed", _exit_description(pid)
-                break
-            result = json.loads(line)
             results.append(result)
+            if cell["kind"] in ("test", "hidden_test"):
+                canary = _canary_cell()
+                canary_result = exchange(canary)
+                if canary_result is None:
+                    break
+                if not _canary_failed(canary, canary_result):
+                    result["tamper"] = result.get("tamper", []) + [
+                        "a test that must fail passed: student code suppresses failing tests"]
             if job.get("stop_on_test_failure") and cell["kind"] in ("test", "hidden_test") and _failed(result):
                 break
         else:
@@ -217,6 +260,11 @@ def run_job(job: dict, own_pid_namespace: bool) -> dict:
     log_tail = _log_tail(job["cwd"])
     for folder in [job["cwd"], *job.get("wipe", [])]:
         _empty(folder)
+    if job.get("wipe"):  # the sandbox's /dev is writable (device nodes live there): drop plain files
+        for name in os.listdir("/dev"):
+            path = os.path.join("/dev", name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.unlink(path)
     return {"results": results, "status": status, "detail": detail, "log_tail": log_tail,
             "seconds": round(time.perf_counter() - start, 3)}
 
