@@ -16,6 +16,10 @@ def test_committed_file_matches_its_recorded_hash():
     assert hashlib.sha256(WEIGHTS_FILE.read_bytes()).hexdigest() == WEIGHTS_SHA256
     assert WEIGHTS_FILE.name == f"coursenet_shapes24-{WEIGHTS_SHA256[:8]}.pt"  # torchvision's naming
     assert WEIGHTS_FILE.stat().st_size <= 2_000_000
+    # Saved the way `python -m courselib.pretrained` saves it (no file name inside the archive), so
+    # that a regenerated checkpoint with the same tensors has the same bytes and hash.
+    state_dict = torch.load(WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    assert pretrained.serialise(state_dict) == WEIGHTS_FILE.read_bytes()
 
 
 def test_weights_load_offline_like_torchvision(monkeypatch):
