@@ -7,10 +7,11 @@
 #
 # 1. `nn.Parameter`, a tensor that a module registers;
 # 2. `parameters()`, `named_parameters()` and `state_dict()` — and the buffers only the last one holds;
-# 3. freezing, and what `requires_grad=False` does **not** do;
+# 3. freezing, what `requires_grad=False` does **not** do, and when an optimizer moves a frozen parameter;
 # 4. `load_state_dict`: `strict`, missing and unexpected keys, `module.` prefixes, shape mismatches,
 #    partial loading;
-# 5. checkpoints that resume training to the same numbers, `weights_only=True`, `map_location`;
+# 5. checkpoints that resume training to the same numbers (optimizer, scheduler, RNG states),
+#    `weights_only=True` and `add_safe_globals`, `map_location`, `assign=True`, tied weights;
 # 6. weight initialisation: Kaiming or Xavier, and why.
 #
 # Everything runs on the CPU in well under a minute, and every number is seeded. Assignment 2 asks
@@ -217,9 +218,50 @@ print("statistics moved:", not torch.equal(before, model[1].running_mean),
       "| Dropout still training:", model[5].training)
 
 # %% [markdown]
-# Note also that a frozen parameter is still *in* `model.parameters()`: pass only the trainable ones to
-# the optimizer (`filter(lambda p: p.requires_grad, model.parameters())`) so that weight decay or
-# momentum cannot touch the others.
+# A frozen parameter is still *in* `model.parameters()`. Does an optimizer that was given all of them
+# move the frozen ones through weight decay or momentum? Not as long as their `.grad` is `None`:
+# `SGD` and `AdamW` skip every parameter whose `grad` is `None` (`if p.grad is not None` in
+# `_init_group` of `torch/optim/sgd.py` and of `torch/optim/adam.py`, which `AdamW` subclasses). It changes once a frozen parameter
+# *has* a gradient tensor — for instance because it was trained before being frozen, and
+# `zero_grad(set_to_none=False)` leaves a tensor of zeros instead of `None`:
+
+# %%
+x_demo, y_demo = torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))
+
+
+def frozen_conv_moves(optimizer_class, train_first, set_to_none, **options):
+    seed_everything(0)
+    net = small_cnn()
+    optimizer = optimizer_class(net.parameters(), lr=0.1, weight_decay=0.1, **options)  # all parameters
+    if train_first:  # one step with everything trainable: every parameter gets a .grad
+        F.cross_entropy(net(x_demo), y_demo).backward()
+        optimizer.step()
+    for name, parameter in net.named_parameters():
+        parameter.requires_grad_(name.startswith("6."))
+    before = net[0].weight.detach().clone()
+    for step in range(3):
+        optimizer.zero_grad(set_to_none=set_to_none)
+        F.cross_entropy(net(x_demo), y_demo).backward()
+        optimizer.step()
+    grad = net[0].weight.grad
+    return not torch.equal(before, net[0].weight), "None" if grad is None else f"zeros {tuple(grad.shape)}"
+
+
+for optimizer_class, options in ((torch.optim.SGD, dict(momentum=0.9)), (torch.optim.AdamW, {})):
+    for train_first, set_to_none in ((False, True), (False, False), (True, True), (True, False)):
+        moved, grad = frozen_conv_moves(optimizer_class, train_first, set_to_none, **options)
+        print(f"{optimizer_class.__name__:5s} trained before freezing: {train_first!s:5s} "
+              f"set_to_none={set_to_none!s:5s}  frozen conv moved: {moved!s:5s} (its grad: {grad})")
+
+# %% [markdown]
+# Frozen from the start, the convolution never gets a `grad` and never moves, whatever `zero_grad`
+# does (it only zeroes gradients that exist). Trained first and then zeroed with
+# `set_to_none=False`, it keeps a zero gradient, and the optimizer applies weight decay and its
+# momentum (SGD) or its moment estimates (AdamW) to it: the "frozen" layer drifts. With
+# `set_to_none=True` (the default) its gradient becomes `None` and it stays put.
+#
+# Passing only the trainable parameters (`[p for p in model.parameters() if p.requires_grad]`) rules
+# the stale-gradient case out: an optimizer cannot touch a parameter it was never given.
 #
 # ## 6. `load_state_dict`: strict keys, prefixes, shapes
 #
@@ -250,6 +292,25 @@ except RuntimeError as error:
 # %% [markdown]
 # With `strict=True` (the default) every key must match: the error lists the model's keys that the
 # checkpoint lacks (*missing*) and the checkpoint's keys that the model lacks (*unexpected*).
+#
+# Why 9 unexpected but only 8 missing? `bn.num_batches_tracked` is missing too, yet not reported.
+# BatchNorm overrides `_load_from_state_dict` (`_NormBase` in `torch/nn/modules/batchnorm.py`): when
+# the checkpoint's metadata for the layer's prefix has no `version` (or one below 2, from before the
+# counter existed), it inserts the model's own `num_batches_tracked` into the dict being loaded. The
+# metadata travels in `state_dict._metadata`, keyed by module prefix; here it is stored under `"1"`,
+# and the target looks under `"bn"`:
+
+# %%
+print("metadata keys in the checkpoint:", list(source.state_dict()._metadata))
+print("version found for prefix 'bn':", source.state_dict()._metadata.get("bn"))
+
+# %% [markdown]
+# With a matching prefix the counter is reported like any other key:
+
+# %%
+checkpoint = NamedCNN().state_dict()
+del checkpoint["bn.num_batches_tracked"]
+print(NamedCNN().load_state_dict(checkpoint, strict=False))
 # `strict=False` does not fix anything: it returns the same two lists and loads nothing for them.
 
 # %%
@@ -301,6 +362,9 @@ print("removeprefix:", key.removeprefix("module."))
 # %%
 seed_everything(0)
 pretrained = NamedCNN(n_classes=10)
+with torch.no_grad():  # "pretraining": train-mode passes move BatchNorm's running statistics
+    for _ in range(5):
+        pretrained(torch.rand(32, 1, 8, 8) * 2)
 new_task = NamedCNN(n_classes=3)
 try:
     new_task.load_state_dict(pretrained.state_dict(), strict=False)
@@ -309,16 +373,25 @@ except RuntimeError as error:
 
 # %% [markdown]
 # Partial loading keeps exactly the entries whose name **and** shape match, loads them, and reports
-# the rest — which here is the new head, as intended.
+# the rest — which here is the new head, as intended. Beware: the call that raised has already
+# copied every entry that fitted (the error is raised after the whole walk), so a model whose load
+# failed is half-loaded. And the BatchNorm statistics were "pretrained" above, so the comparison
+# before loading shows that the check can fail:
 
 # %%
+print("the failed call above already copied the rest: conv equal:",
+      torch.equal(new_task.conv.weight, pretrained.conv.weight))
+new_task = NamedCNN(n_classes=3)  # so start again from a fresh model
 own = new_task.state_dict()
 matching = {k: v for k, v in pretrained.state_dict().items() if k in own and v.shape == own[k].shape}
 skipped = sorted(set(own) - set(matching))
+print("before loading, BatchNorm statistics equal:", torch.equal(new_task.bn.running_var, pretrained.bn.running_var),
+      "| counter:", new_task.bn.num_batches_tracked.item())
 print(new_task.load_state_dict(matching, strict=False))
 print("skipped:", skipped)
 print("conv loaded:", torch.equal(new_task.conv.weight, pretrained.conv.weight),
-      "| BatchNorm statistics loaded:", torch.equal(new_task.bn.running_var, pretrained.bn.running_var))
+      "| BatchNorm statistics loaded:", torch.equal(new_task.bn.running_var, pretrained.bn.running_var),
+      "| counter:", new_task.bn.num_batches_tracked.item())
 
 # %% [markdown]
 # ## 7. Checkpoints that resume to the same numbers
@@ -432,8 +505,69 @@ print(weights_only_run)
 print("same losses:", weights_only_run == uninterrupted)
 
 # %% [markdown]
-# (On a GPU, bit-for-bit resumption also needs the CUDA generators, stored above, and deterministic
-# kernels; `torch.use_deterministic_algorithms(True)` asks for those.)
+# ### A learning-rate scheduler has state too
+#
+# A scheduler counts the epochs it has seen (`last_epoch`); the learning rate it sets depends on that
+# count. The optimizer's `state_dict` stores the *current* learning rate, but not the count, so a
+# resumed run without the scheduler's state restarts the schedule. A `StepLR` that divides the rate
+# by 10 every 3 epochs, stopped after epoch 2:
+
+# %%
+def make_scheduled():
+    optimizer = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
+
+
+def run_epochs(optimizer, scheduler, epochs):
+    lrs = []
+    for epoch in epochs:
+        lrs.append(round(optimizer.param_groups[0]["lr"], 6))
+        optimizer.step()  # (the epoch's training)
+        scheduler.step()
+    return lrs
+
+
+optimizer, scheduler = make_scheduled()
+print("uninterrupted:          ", run_epochs(optimizer, scheduler, range(6)))
+
+optimizer, scheduler = make_scheduled()
+first_half = run_epochs(optimizer, scheduler, range(2))
+saved = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+print("scheduler state:", {k: saved["scheduler"][k] for k in ("last_epoch", "base_lrs", "step_size", "gamma")})
+for with_scheduler in (False, True):
+    optimizer, scheduler = make_scheduled()
+    optimizer.load_state_dict(saved["optimizer"])
+    if with_scheduler:
+        scheduler.load_state_dict(saved["scheduler"])
+    print(f"resumed, scheduler state {'loaded' if with_scheduler else 'lost  '}:",
+          first_half + run_epochs(optimizer, scheduler, range(2, 6)))
+
+# %% [markdown]
+# Without its state the scheduler decays at epoch 5 instead of 3. A checkpoint therefore also stores
+# `scheduler.state_dict()` (and, with mixed precision, the `torch.amp.GradScaler`'s).
+#
+# ### On a GPU
+#
+# Bit-for-bit resumption on a GPU also needs the CUDA generators (stored above) and deterministic
+# kernels: `torch.use_deterministic_algorithms(True)` makes PyTorch choose deterministic
+# implementations and raise an error for an operation that has none (`seed_everything` here calls it
+# with `warn_only=True`, which warns instead). Many training scripts also set the environment
+# variable `CUBLAS_WORKSPACE_CONFIG=:4096:8` (or `:16:8`): older PyTorch versions raised an error
+# for every cuBLAS matrix product in deterministic mode unless it was set before the first CUDA
+# operation, because cuBLAS results are reproducible only when each stream has a workspace of its
+# own (NVIDIA's cuBLAS documentation, "Results reproducibility"). PyTorch now allocates a cuBLAS
+# workspace per handle and stream itself, and dropped that check (pull request pytorch/pytorch#161749): this course's PyTorch no longer requires the variable, which now
+# only sets the workspace size (`torch.backends.cuda.cublas_workspace_size` overrides it). Code that
+# must reproduce on older versions still sets it, in the shell or in `os.environ` before any CUDA work:
+
+# %%
+import os
+
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS is first used
+print(os.environ["CUBLAS_WORKSPACE_CONFIG"], "| deterministic mode:", torch.are_deterministic_algorithms_enabled(),
+      "| warn only:", torch.is_deterministic_algorithms_warn_only_enabled())
+
+# %% [markdown]
 #
 # ### `weights_only=True`: loading is running code
 #
@@ -453,6 +587,36 @@ except Exception as error:
 # %% [markdown]
 # Never answer with `weights_only=False` for a file you did not make yourself: save state_dicts, and
 # everything loads safely.
+#
+# What if a checkpoint holds a small object of your own, such as a configuration? The error message
+# names the way out: allow that one class, and nothing else, with `torch.serialization.add_safe_globals`
+# (for the whole process) or the `torch.serialization.safe_globals` context manager (for one load):
+
+# %%
+from dataclasses import dataclass
+
+
+@dataclass
+class TrainConfig:
+    lr: float
+    hidden: int
+
+
+config_path = Path(folder.name) / "with_config.pt"
+torch.save({"model": make_model().state_dict(), "config": TrainConfig(lr=0.05, hidden=64)}, config_path)
+try:
+    torch.load(config_path, weights_only=True)
+except Exception as error:
+    print(type(error).__name__ + ":", [line.strip() for line in str(error).splitlines()
+                                       if "Unsupported global" in line][0][:75], "...")
+with torch.serialization.safe_globals([TrainConfig]):
+    print("inside safe_globals:", torch.load(config_path, weights_only=True)["config"])
+torch.serialization.add_safe_globals([TrainConfig])
+print("after add_safe_globals:", torch.load(config_path, weights_only=True)["config"])
+
+# %% [markdown]
+# Allowing a class means trusting every file that names it: allow plain data classes, never a class
+# whose construction runs code you would not run.
 #
 # ### `map_location`: where loaded tensors go
 #
@@ -478,8 +642,65 @@ print(cpu_model.load_state_dict(state))
 
 # %% [markdown]
 # `map_location` also takes a dict such as `{"cuda:1": "cuda:0"}` to move a checkpoint from one GPU to
-# another. And `load_state_dict` copies values *into* the model's existing tensors, so the model stays
-# on its own device whatever device the state_dict came from.
+# another. And by default (`assign=False`) `load_state_dict` copies values *into* the model's existing
+# tensors, so the model keeps its own device and dtype whatever the state_dict's. With `assign=True`
+# it puts the state_dict's tensors into the model instead (wrapped as `Parameter`s), and the model
+# takes *their* device and dtype. The usual use: a model built on the `meta` device (shapes only, no
+# memory), then filled from a checkpoint. A float64 checkpoint shows the difference:
+
+# %%
+import warnings
+
+state64 = {key: value.double() for key, value in make_model().state_dict().items()}
+for assign in (False, True):
+    target = make_model()
+    target.load_state_dict(state64, assign=assign)
+    print(f"assign={assign!s:5}: model dtype after loading a float64 state_dict: {target[0].weight.dtype}")
+
+with torch.device("meta"):
+    skeleton = make_model()  # no memory allocated
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    skeleton.load_state_dict(make_model().state_dict())  # assign=False: copying into meta does nothing
+print("assign=False on meta:", skeleton[0].weight.device, "| warning:", str(caught[0].message)[:60], "...")
+skeleton.load_state_dict(make_model().state_dict(), assign=True)
+print("assign=True  on meta:", skeleton[0].weight.device, type(skeleton[0].weight).__name__)
+
+# %% [markdown]
+# ### Tied weights: one parameter, two keys
+#
+# When two layers share one `Parameter` (lecture 1), the `state_dict` has a key for each name. How do
+# they survive saving and loading?
+
+# %%
+class TiedLM(nn.Module):
+    def __init__(self, vocab=10, dim=4):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.head = nn.Linear(dim, vocab, bias=False)
+        self.head.weight = self.embed.weight  # tied
+
+    def forward(self, tokens):
+        return self.head(self.embed(tokens))
+
+
+tied = TiedLM()
+tied_path = Path(folder.name) / "tied.pt"
+torch.save(tied.state_dict(), tied_path)
+loaded = torch.load(tied_path, weights_only=True)
+print("keys:", list(loaded), "| one storage after loading:",
+      loaded["embed.weight"].data_ptr() == loaded["head.weight"].data_ptr())
+for assign in (False, True):
+    model = TiedLM()
+    model.load_state_dict(loaded, assign=assign)
+    print(f"assign={assign!s:5}: still tied: {model.head.weight is model.embed.weight!s:5}, "
+          f"parameter tensors: {len(list(model.parameters()))}")
+
+# %% [markdown]
+# `torch.save` keeps the sharing (the storage is written once), and the default load copies both
+# entries into the one shared tensor: the model stays tied. `assign=True` puts a new `Parameter` under
+# each name, and the tie is silently gone — an optimizer would now update two separate matrices.
+# Re-tie after an assign-load (`model.head.weight = model.embed.weight`).
 
 # %%
 folder.cleanup()
@@ -495,8 +716,9 @@ def activation_stds(init, depth=20, width=256):
     seed_everything(0)
     layers = [nn.Linear(width, width) for _ in range(depth)]
     for layer in layers:
-        init(layer.weight)
-        nn.init.zeros_(layer.bias)
+        if init is not None:  # None: keep the layer exactly as PyTorch initialised it
+            init(layer.weight)
+            nn.init.zeros_(layer.bias)
     h = torch.randn(512, width)
     stds = []
     with torch.no_grad():
@@ -507,7 +729,7 @@ def activation_stds(init, depth=20, width=256):
 
 
 inits = {
-    "PyTorch default (kaiming_uniform_, a=√5)": lambda w: nn.init.kaiming_uniform_(w, a=5**0.5),
+    "PyTorch default (as constructed)": None,
     "Xavier (xavier_uniform_)": nn.init.xavier_uniform_,
     "Kaiming (kaiming_normal_, relu)": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
 }
@@ -524,12 +746,38 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# Only Kaiming keeps the scale. The reason is one line of arithmetic. A layer's output variance is
+# PyTorch's default is the only curve with biases: `nn.Linear.reset_parameters`
+# (`torch/nn/modules/linear.py`) draws the weight with `kaiming_uniform_(a=√5)`, which is uniform in
+# $\pm 1/\sqrt{\text{fan\_in}}$ ($\text{Var}(w) = 1/(3\,\text{fan\_in})$), and the bias uniformly in the same
+# range. Its curve stops falling at about 0.02 — is the signal kept? The std over all activations
+# mixes two things: how the units differ from each other, and how one unit varies from one input to
+# another. Only the second carries information about the input:
+
+# %%
+seed_everything(0)
+layers = [nn.Linear(256, 256) for _ in range(20)]  # PyTorch's default initialisation
+h = torch.randn(512, 256)
+with torch.no_grad():
+    for depth, layer in enumerate(layers, start=1):
+        h = torch.relu(layer(h))
+        if depth in (1, 5, 10, 20):
+            print(f"layer {depth:2d}: std of all activations {h.std():.3f}, "
+                  f"std across the 512 inputs (mean over units) {h.std(dim=0).mean():.1e}")
+
+# %% [markdown]
+# The plateau is the biases: the weights shrink the input-dependent part by a factor of about
+# $\sqrt{6} \approx 2.4$ per layer, and by layer 20 the activations vary across inputs by less than $10^{-8}$: every input
+# gives the same output. The network computes a constant.
+#
+# Kaiming keeps the scale of the order of the input's through all 20 layers (0.83 to 0.62: like any
+# initialisation it holds on average over random weights, not exactly for one draw — lecture 1).
+# The reason is one line of arithmetic. A layer's output variance is
 # $\text{fan\_in} \cdot \text{Var}(w) \cdot E[x^2]$. Xavier (Glorot) picks $\text{Var}(w) = 2 / (\text{fan\_in} + \text{fan\_out})$,
 # which keeps the variance when the activation is roughly linear around zero (tanh, sigmoid, no
 # activation). ReLU zeroes half of its input, halving $E[x^2]$ at every layer; Kaiming (He) compensates
 # with a gain of $\sqrt{2}$: $\text{Var}(w) = 2 / \text{fan\_in}$. After 20 layers, the factor $2^{-1/2}$ per layer
-# that Xavier loses is $2^{-10} \approx 10^{-3}$.
+# that Xavier loses is $2^{-10} \approx 10^{-3}$. PyTorch's default, $\text{Var}(w) = 1/(3\,\text{fan\_in})$, loses a
+# factor 3 in the layer and 2 in the ReLU: $\sqrt{6}$ in standard deviation per layer.
 #
 # `nn.init` knows the gains:
 
@@ -573,11 +821,19 @@ print(f"output layer std {mlp[2].weight.std():.4f} (Xavier target  {(2 / 266) **
 #   detached tensors that share storage with the model: deep-copy a snapshot you want to keep.
 # - `requires_grad=False` stops gradients, not BatchNorm's statistics: frozen BatchNorm layers go to
 #   `eval()`, again after every `model.train()`.
+# - Optimizers skip parameters whose `grad` is `None`; a frozen parameter that keeps a zero gradient
+#   (`zero_grad(set_to_none=False)`) still moves with weight decay and momentum. Give the optimizer
+#   only the trainable parameters.
 # - `load_state_dict` matches keys; `strict=False` tolerates missing and unexpected keys but never a
-#   shape mismatch. Strip leading prefixes only; load partially by filtering name *and* shape.
-# - A resumable checkpoint holds the model and optimizer state_dicts, the epoch, and the RNG states;
-#   load it with `weights_only=True` and `map_location`.
-# - Kaiming for ReLU layers, Xavier for the rest, zero biases.
+#   shape mismatch (and a failed load is half done). BatchNorm fills in a missing
+#   `num_batches_tracked` when the checkpoint's metadata has no version for its prefix. Strip leading
+#   prefixes only; load partially by filtering name *and* shape.
+# - A resumable checkpoint holds the model, optimizer and scheduler state_dicts, the epoch, and the
+#   RNG states; load it with `weights_only=True` (allow your own plain classes with
+#   `torch.serialization.add_safe_globals`) and `map_location`. `assign=True` makes the model take the
+#   checkpoint's tensors (device, dtype) and unties tied weights.
+# - Kaiming for ReLU layers, Xavier for the rest, zero biases. PyTorch's default `Linear` init makes a
+#   deep ReLU stack compute a constant.
 #
 # ## Exercises
 #
