@@ -20,6 +20,11 @@
 # wrote in earlier parts. The tests run your code with the forbidden functions switched off; calling
 # one makes the part's tests fail.
 #
+# **Each part is graded on its own.** When the tests call your `log_softmax`, a correct `logsumexp`
+# stands in for yours; when they call your code for Parts 2–6, correct `logsumexp` and `log_softmax`
+# stand in for yours (the names `logsumexp` and `log_softmax` in this notebook). So a Part 1
+# mistake costs points in Part 1 only.
+#
 # Each part states its contract, then gives you an answer cell (replace `raise NotImplementedError()`)
 # and a visible test cell. The visible tests check the contract and double as examples; when you
 # submit, hidden tests compare your functions with PyTorch on fresh random inputs, edge cases
@@ -28,6 +33,7 @@
 
 # %% [readonly id=setup]
 import math
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -36,7 +42,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from grader.checks import (CheckFailed, Clauses, check, check_close, check_equal, check_shape,
-                           check_type, student_call)
+                           check_type, describe, student_call)
 from grader.device import describe_device, to_device
 
 torch.manual_seed(0)
@@ -69,15 +75,49 @@ def _focal_blocked(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
     raise RuntimeError("torchvision.ops.sigmoid_focal_loss is off limits in this part")
 
 
-def call_without(forbidden, what, fn, *args, **kwargs):
+NOTEBOOK = globals()  # the namespace your answers live in
+
+
+def _reference_logsumexp(x, dim, keepdim=False):
+    m = x.amax(dim=dim, keepdim=True).detach()
+    m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
+    out = m + torch.log(torch.exp(x - m).sum(dim=dim, keepdim=True))
+    return out if keepdim else out.squeeze(dim)
+
+
+def _reference_log_softmax(x, dim):
+    return x - _reference_logsumexp(x, dim, keepdim=True)
+
+
+_REFERENCES = {"logsumexp": _reference_logsumexp, "log_softmax": _reference_log_softmax}
+
+
+@contextmanager
+def stand_ins(names=("logsumexp", "log_softmax")):
+    """While active, correct versions of the Part 1 functions named in ``names`` stand in for yours,
+    so that a Part 1 mistake costs points in Part 1 only, not again in the parts that call it."""
+    saved = {name: NOTEBOOK[name] for name in names if name in NOTEBOOK}
+    NOTEBOOK.update({name: _REFERENCES[name] for name in names})
+    try:
+        yield
+    finally:
+        for name in names:
+            if name in saved:
+                NOTEBOOK[name] = saved[name]
+            else:
+                NOTEBOOK.pop(name, None)
+
+
+def call_without(forbidden, what, fn, *args, stand_in=("logsumexp", "log_softmax"), **kwargs):
     """``student_call(what, fn, ...)`` with torch's functions named in ``forbidden`` switched off
-    (and torchvision's ``sigmoid_focal_loss`` too, when "sigmoid_focal_loss" is among them)."""
+    (torchvision's ``sigmoid_focal_loss`` too, when "sigmoid_focal_loss" is among them), and correct
+    Part 1 functions standing in for the ones named in ``stand_in``."""
     focal = torchvision.ops.focal_loss.sigmoid_focal_loss
     code = focal.__code__
     if "sigmoid_focal_loss" in forbidden:
         focal.__code__ = _focal_blocked.__code__
     try:
-        with _Forbidden(forbidden, what):
+        with stand_ins(stand_in), _Forbidden(forbidden, what):
             return student_call(what, fn, *args, **kwargs,
                                 known_errors={"sigmoid_focal_loss is off limits":
                                               "called torchvision's sigmoid_focal_loss, which this part "
@@ -86,24 +126,35 @@ def call_without(forbidden, what, fn, *args, **kwargs):
         focal.__code__ = code
 
 
+def forbidden_gate(forbidden, what, fn, *args, **kwargs):
+    """Fail (the whole test cell) if ``fn`` calls one of the functions its part re-implements;
+    any other failure is left to the checks that follow."""
+    try:
+        call_without(forbidden, what, fn, *args, **kwargs)
+    except CheckFailed as failure:
+        if "off limits" in str(failure):
+            raise
+
+
 def upstream_like(out):
     """A fixed, non-uniform upstream gradient for ``out`` (so a wrong sum/mean shows in the gradient)."""
     return torch.linspace(0.5, 1.5, max(out.numel(), 1), dtype=out.dtype, device=out.device)[:out.numel()].reshape(out.shape)
 
 
-def value_and_grad(what, fn, x, *args, forbidden=(), **kwargs):
+def value_and_grad(what, fn, x, *args, forbidden=(), stand_in=("logsumexp", "log_softmax"), **kwargs):
     """``fn(x, *args, **kwargs)`` and the gradient, with respect to ``x``, of ``(out * upstream).sum()``.
 
-    ``x`` is copied into a fresh leaf that requires grad; the call runs with ``forbidden`` switched off.
+    ``x`` is copied into a fresh leaf that requires grad; the call runs as in :func:`call_without`.
     """
     x = x.detach().clone().requires_grad_(True)
-    out = call_without(forbidden, what, fn, x, *args, **kwargs)
+    out = call_without(forbidden, what, fn, x, *args, stand_in=stand_in, **kwargs)
     check_type(out, torch.Tensor, what)
     if not out.requires_grad:
         raise CheckFailed(f"{what}: the result carries no gradient back to the input (requires_grad=False).\n"
                           f"Likely mistake: the computation left autograd (.item(), .detach(), numpy, or "
                           f"torch.no_grad())")
-    (out * upstream_like(out.detach())).sum().backward()
+    with stand_ins(stand_in):
+        (out * upstream_like(out.detach())).sum().backward()
     return out.detach(), x.grad
 
 
@@ -170,14 +221,14 @@ def log_softmax(x, dim):
 
 # %% [tests id=test_logsumexp points=1]
 x = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
-got = call_without(SOFTMAX_FAMILY, "logsumexp(x, dim=1)", logsumexp, x, dim=1)
+got = call_without(SOFTMAX_FAMILY, "logsumexp(x, dim=1)", logsumexp, x, dim=1, stand_in=())
 check_close(got, torch.logsumexp(x, dim=1), "logsumexp([[1, 2, 3], [0, 0, 0]], dim=1)")
-check_shape(call_without(SOFTMAX_FAMILY, "logsumexp(x, dim=0, keepdim=True)", logsumexp, x, 0, keepdim=True),
+check_shape(call_without(SOFTMAX_FAMILY, "logsumexp(x, dim=0, keepdim=True)", logsumexp, x, 0, keepdim=True, stand_in=()),
             (1, 3), "logsumexp(x of shape (2, 3), dim=0, keepdim=True)")
-check_close(call_without(SOFTMAX_FAMILY, "log_softmax(x, dim=1)", log_softmax, x, 1),
+check_close(call_without(SOFTMAX_FAMILY, "log_softmax(x, dim=1)", log_softmax, x, 1, stand_in=()),
             torch.log_softmax(x, dim=1), "log_softmax([[1, 2, 3], [0, 0, 0]], dim=1)")
 big = torch.tensor([[1000.0, 1000.0], [-1000.0, -1001.0]])
-check_close(call_without(SOFTMAX_FAMILY, "logsumexp(big, dim=1)", logsumexp, big, 1),
+check_close(call_without(SOFTMAX_FAMILY, "logsumexp(big, dim=1)", logsumexp, big, 1, stand_in=()),
             torch.logsumexp(big, dim=1), "logsumexp([[1000, 1000], [-1000, -1001]], dim=1)",
             mistakes={"exp overflowed or underflowed: subtract the maximum of each slice before exp "
                       "and add it back after the log": lambda t: not torch.isfinite(t).all()})
@@ -189,6 +240,10 @@ print("Part 1 visible tests passed.")
 ### BEGIN HIDDEN TESTS
 _NAIVE = ("exp overflowed or underflowed (non-finite values): subtract the maximum of each slice along "
           "dim (not one maximum of the whole tensor) before exp, and add it back after the log")
+_LSE_ONLY = ()                # logsumexp is tested on its own
+_LS_ONLY = ("logsumexp",)     # log_softmax is tested with a correct logsumexp standing in for yours
+forbidden_gate(SOFTMAX_FAMILY, "logsumexp(x, dim=1)", logsumexp, to_device(torch.randn(3, 4)), 1, stand_in=_LSE_ONLY)
+forbidden_gate(SOFTMAX_FAMILY, "log_softmax(x, dim=1)", log_softmax, to_device(torch.randn(3, 4)), 1, stand_in=_LS_ONLY)
 clauses = Clauses(points=4)
 torch.manual_seed(51)
 with clauses.clause("logsumexp matches torch.logsumexp in value, shape (keepdim), dtype and gradient", points=1):
@@ -197,49 +252,48 @@ with clauses.clause("logsumexp matches torch.logsumexp in value, shape (keepdim)
                                         ((8,), 0, False, torch.float64)]:
         _x = to_device(torch.randn(_shape, dtype=_dtype) * 3)
         _what = f"logsumexp(x of shape {_shape} {_dtype}, dim={_dim}, keepdim={_keep})"
-        _got = value_and_grad(_what, logsumexp, _x, _dim, keepdim=_keep, forbidden=SOFTMAX_FAMILY)
+        _got = value_and_grad(_what, logsumexp, _x, _dim, keepdim=_keep, forbidden=SOFTMAX_FAMILY, stand_in=_LSE_ONLY)
         _exp = value_and_grad(_what, torch.logsumexp, _x, _dim, keepdim=_keep)
         check_value_and_grad(_got, _exp, _what, mistakes={
             "the maximum was subtracted but not added back after the log":
                 torch.logsumexp(_x, _dim, keepdim=_keep) - _x.amax(_dim, keepdim=_keep),
             "keepdim was ignored": lambda t, s=_exp[0].shape: t.shape != s})
-with clauses.clause("log_softmax matches torch.log_softmax in value and gradient along any dim", points=1):
-    for _shape, _dim, _dtype in [((5, 5), 0, torch.float64), ((5, 5), 1, torch.float32),
-                                 ((2, 3, 4), 1, torch.float64), ((4, 6), -1, torch.float64)]:
-        _x = to_device(torch.randn(_shape, dtype=_dtype) * 3)
-        _what = f"log_softmax(x of shape {_shape} {_dtype}, dim={_dim})"
-        _got = value_and_grad(_what, log_softmax, _x, _dim, forbidden=SOFTMAX_FAMILY)
+with clauses.clause("log_softmax matches torch.log_softmax in value and gradient along any dim, "
+                    "for ordinary logits and logits of ±1e4", points=1):
+    _cases = [(torch.randn(5, 5, dtype=torch.float64) * 3, 0), (torch.randn(5, 5) * 3, 1),
+              (torch.randn(2, 3, 4, dtype=torch.float64) * 3, 1), (torch.randn(4, 6, dtype=torch.float64) * 3, -1),
+              (extreme_logits(dtype=torch.float64), 1), (extreme_logits(), 1), (extreme_logits().t().contiguous(), 0)]
+    for _x, _dim in _cases:
+        _x = to_device(_x)
+        _what = f"log_softmax(x of shape {tuple(_x.shape)} {_x.dtype}{' with logits of ±1e4' if _x.abs().max() > 100 else ''}, dim={_dim})"
+        _got = value_and_grad(_what, log_softmax, _x, _dim, forbidden=SOFTMAX_FAMILY, stand_in=_LS_ONLY)
         _exp = value_and_grad(_what, torch.log_softmax, _x, _dim)
-        check_value_and_grad(_got, _exp, _what, mistakes={
+        check_value_and_grad(_got, _exp, _what, **extreme_tol(_x.dtype), mistakes={
             "logsumexp was subtracted without keepdim=True, so it broadcast along the wrong dimension":
                 _x - torch.logsumexp(_x, _dim) if _x.dim() == 2 and _x.shape[0] == _x.shape[1] else None,
             "log_softmax returned the softmax (no log)": torch.softmax(_x, _dim),
-            "log_softmax was taken over the wrong dimension": torch.log_softmax(_x, (_dim + 1) % _x.dim())})
-with clauses.clause("stable for logits of ±1e4 (finite, exact values and gradients)", points=1):
+            "log_softmax was taken over the wrong dimension": torch.log_softmax(_x, (_dim + 1) % _x.dim()),
+            "non-finite values: the log of a softmax that underflowed to 0 (or an exp that overflowed); "
+            "compute x - logsumexp(x) instead": lambda t: not torch.isfinite(t).all()})
+with clauses.clause("logsumexp is stable for logits of ±1e4 (finite, exact values and gradients)", points=1):
     for _dtype in (torch.float32, torch.float64):
         _x = to_device(extreme_logits(dtype=_dtype))
-        for _name, _fn, _ref in [("logsumexp", logsumexp, torch.logsumexp), ("log_softmax", log_softmax, torch.log_softmax)]:
-            _what = f"{_name}(logits of ±1e4 {_dtype}, dim=1)"
-            _got = value_and_grad(_what, _fn, _x, 1, forbidden=SOFTMAX_FAMILY)
-            _exp = value_and_grad(_what, _ref, _x, 1)
+        for _x_dim, _dim in ((_x, 1), (_x.t().contiguous(), 0), (_x, -1)):
+            _what = f"logsumexp(logits of ±1e4 of shape {tuple(_x_dim.shape)} {_dtype}, dim={_dim})"
+            _got = value_and_grad(_what, logsumexp, _x_dim, _dim, forbidden=SOFTMAX_FAMILY, stand_in=_LSE_ONLY)
+            _exp = value_and_grad(_what, torch.logsumexp, _x_dim, _dim)
             check_value_and_grad(_got, _exp, _what, **extreme_tol(_dtype),
                                  mistakes={_NAIVE: lambda t: not torch.isfinite(t).all()})
-        _col = _x.t().contiguous()
-        _what = f"logsumexp(logits of ±1e4 {_dtype}, dim=0)"
-        check_value_and_grad(value_and_grad(_what, logsumexp, _col, 0, forbidden=SOFTMAX_FAMILY),
-                             value_and_grad(_what, torch.logsumexp, _col, 0), _what, **extreme_tol(_dtype),
-                             mistakes={_NAIVE: lambda t: not torch.isfinite(t).all()})
-with clauses.clause("-inf entries contribute 0, and an all -inf slice gives -inf", points=1):
+with clauses.clause("logsumexp: -inf entries contribute 0, and an all -inf slice gives -inf", points=1):
     _ninf = -math.inf
     _x = to_device(torch.tensor([[0.5, _ninf, 2.0, _ninf], [_ninf, _ninf, _ninf, _ninf], [1.0, 1.0, _ninf, 3.0]]))
-    _what = "logsumexp([[0.5, -inf, 2, -inf], [-inf, -inf, -inf, -inf], [1, 1, -inf, 3]], dim=1)"
-    check_close(call_without(SOFTMAX_FAMILY, _what, logsumexp, _x, 1), torch.logsumexp(_x, 1), _what,
-                mistakes={"a slice of all -inf has maximum -inf, and x - max is then -inf - (-inf) = nan: "
-                          "replace an infinite maximum by 0 before subtracting it":
-                          lambda t: bool(torch.isnan(t[1])) and bool(torch.isfinite(t[[0, 2]]).all())})
-    _what = "log_softmax([[0.5, -inf, 2, -inf], [1, 1, -inf, 3]], dim=1)"
-    _x2 = _x[[0, 2]]
-    check_close(call_without(SOFTMAX_FAMILY, _what, log_softmax, _x2, 1), torch.log_softmax(_x2, 1), _what)
+    for _keep in (False, True):
+        _what = f"logsumexp([[0.5, -inf, 2, -inf], [-inf, -inf, -inf, -inf], [1, 1, -inf, 3]], dim=1, keepdim={_keep})"
+        check_close(call_without(SOFTMAX_FAMILY, _what, logsumexp, _x, 1, keepdim=_keep, stand_in=_LSE_ONLY),
+                    torch.logsumexp(_x, 1, keepdim=_keep), _what,
+                    mistakes={"a slice of all -inf has maximum -inf, and x - max is then -inf - (-inf) = nan: "
+                              "replace an infinite maximum by 0 before subtracting it":
+                              lambda t: bool(torch.isnan(t.flatten()[1])) and bool(torch.isfinite(t.flatten()[[0, 2]]).all())})
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -322,11 +376,12 @@ target = torch.tensor([0, 2, 1, -100])
 with clauses.clause("class-index targets: mean, sum and none like F.cross_entropy", points=1):
     for reduction in ("mean", "sum", "none"):
         what = f"cross_entropy(logits, target, reduction={reduction!r})"
-        got = call_without(CROSS_ENTROPY_FAMILY, what, cross_entropy, logits, target, reduction=reduction)
+        got = call_without(CROSS_ENTROPY_FAMILY, what, cross_entropy, logits, target.clone(), reduction=reduction)
         check_close(got, F.cross_entropy(logits, target, reduction=reduction), what,
                     mistakes={"the sample with target -100 (= ignore_index) was counted in the mean's denominator":
                               F.cross_entropy(logits, target, reduction="sum") / 4})
 with clauses.clause("weight, label_smoothing and probability targets like F.cross_entropy", points=1):
+    target = torch.tensor([0, 2, 1, 1])
     weight = torch.tensor([1.0, 2.0, 0.5])
     what = "cross_entropy(logits, target, weight=[1, 2, 0.5])"
     expected = F.cross_entropy(logits, target, weight=weight)
@@ -334,7 +389,7 @@ with clauses.clause("weight, label_smoothing and probability targets like F.cros
     check_close(call_without(CROSS_ENTROPY_FAMILY, what, cross_entropy, logits, target, weight=weight), expected, what,
                 mistakes={"the weighted mean was divided by the number of targets: torch divides by the sum "
                           "of the weights of the counted targets":
-                          F.cross_entropy(logits, target, weight=weight, reduction="sum") / 3})
+                          F.cross_entropy(logits, target, weight=weight, reduction="sum") / 4})
     what = "cross_entropy(logits, target, label_smoothing=0.1)"
     check_close(call_without(CROSS_ENTROPY_FAMILY, what, cross_entropy, logits, target, label_smoothing=0.1),
                 F.cross_entropy(logits, target, label_smoothing=0.1), what)
@@ -343,7 +398,6 @@ with clauses.clause("weight, label_smoothing and probability targets like F.cros
     check_close(call_without(CROSS_ENTROPY_FAMILY, what, cross_entropy, logits, probs),
                 F.cross_entropy(logits, probs), what)
 clauses.verdict()
-print("Part 2 visible tests passed.")
 
 # %% [tests id=test_cross_entropy_hidden points=7]
 # Hidden tests for cross_entropy run here when your work is graded.
@@ -351,7 +405,8 @@ print("Part 2 visible tests passed.")
 def _ce_variant(logits, target, weight=None, ignore_index=-100, reduction="mean", ls=0.0, mistake=None):
     """torch's cross_entropy, or what a named mistake computes instead (for the messages)."""
     C = logits.shape[1]
-    lp = torch.log_softmax(logits, 1).movedim(1, -1).reshape(-1, C)
+    lp = torch.log_softmax(torch.softmax(logits, 1) if mistake == "softmax_first" else logits, 1)
+    lp = lp.movedim(1, -1).reshape(-1, C)
     w = torch.ones(C, dtype=logits.dtype, device=logits.device) if weight is None else weight
     if mistake == "weight_ignored":
         w = torch.ones_like(w)
@@ -371,14 +426,15 @@ def _ce_variant(logits, target, weight=None, ignore_index=-100, reduction="mean"
     ys = torch.where(keep, y, torch.zeros_like(y))
     nll = -lp.gather(1, ys[:, None])[:, 0]
     wy = w[ys]
+    wk = torch.where(keep, wy, torch.zeros_like(wy))
     eps = 0.0 if mistake == "no_smoothing" else ls
     smooth = -((lp * (1 if mistake == "smooth_unweighted" else w)).sum(1))
     if mistake == "k_minus_1":
-        per = (1 - eps) * wy * nll + eps / (C - 1) * (smooth - wy * nll)
+        per = (1 - eps) * wk * nll + eps / (C - 1) * (smooth - wk * nll)
     else:
-        per = (1 - eps) * wy * nll + eps / C * smooth
+        per = (1 - eps) * wk * nll + eps / C * smooth
     if mistake == "smooth_weighted_by_target":
-        per = wy * ((1 - eps) * nll + eps / C * (-lp.sum(1)))
+        per = wk * ((1 - eps) * nll + eps / C * (-lp.sum(1)))
     if mistake != "ignored_not_zeroed":
         per = torch.where(keep, per, torch.zeros_like(per))
     if reduction == "none":
@@ -391,7 +447,7 @@ def _ce_variant(logits, target, weight=None, ignore_index=-100, reduction="mean"
         return per.sum() / wy.sum()
     if mistake == "mean_of_weighted":
         return per.sum() / y.numel()
-    return per.sum() / (wy * keep).sum()
+    return per.sum() / wk.sum()
 
 
 _CE_MISTAKES = {
@@ -409,12 +465,14 @@ _CE_MISTAKES = {
     "ignored_not_zeroed": "ignored targets must contribute a loss of exactly 0",
     "no_smoothing": "label_smoothing was ignored",
     "weight_ignored": "the weight argument was ignored",
+    "softmax_first": "softmax was applied to the logits before log_softmax: cross_entropy takes raw logits "
+                     "(a softmax first squashes them and the loss barely moves)",
     "prob_div_weights": "with probability targets torch's mean divides by the number of elements, not "
                         "by the weights",
 }
 
 
-def _ce_case(what, logits, target, **options):
+def _ce_case(what, logits, target, check_target_unchanged=False, **options):
     """Check value and gradient of cross_entropy(logits, target, **options) against torch."""
     weight = options.get("weight")
     ls = options.get("label_smoothing", 0.0)
@@ -426,10 +484,25 @@ def _ce_case(what, logits, target, **options):
         mistakes.setdefault(message, variant)
     mistakes["reduction='sum' and 'mean' were swapped"] = _ce_variant(
         logits, target, weight, ignore_index, {"sum": "mean", "mean": "sum"}.get(reduction, reduction), ls)
-    got = value_and_grad(what, cross_entropy, logits, target, forbidden=CROSS_ENTROPY_FAMILY, **options)
     expected = value_and_grad(what, F.cross_entropy, logits, target, **options)
+    given = target if check_target_unchanged else target.clone()
+    before = target.clone()
+    got = value_and_grad(what, cross_entropy, logits, given, forbidden=CROSS_ENTROPY_FAMILY, **options)
+    if check_target_unchanged and not torch.equal(given, before):
+        given.copy_(before)
+        raise CheckFailed(f"{what} modified its target argument in place (target {before.tolist()} became "
+                          f"something else): work on a copy.")
     tol = 1e-9 if logits.dtype == torch.float64 else 1e-5
     check_value_and_grad(got, expected, what, atol=tol, rtol=tol * 10, mistakes=mistakes)
+
+
+def _ce_agrees(logits, target, **options):
+    """Whether the student's cross_entropy matches torch here (to charge a mistake in one clause only)."""
+    try:
+        _ce_case("", logits, target, **options)
+        return True
+    except CheckFailed:
+        return False
 
 
 torch.manual_seed(52)
@@ -440,8 +513,9 @@ _y = to_device(torch.tensor([0, 4, 2, 2, 1, 3, 4]))
 _w64 = to_device(torch.tensor([0.3, 2.0, 1.0, 0.7, 4.0], dtype=torch.float64))
 _y_ign = to_device(torch.tensor([0, -100, 2, 2, -100, 3, 4]))
 _y_ign2 = to_device(torch.tensor([0, 1, 2, 2, 1, 3, 4]))  # ignore_index=1 below: a valid class index
+_weighted_mean_ok = _ce_agrees(_logits64, _y, weight=_w64)
 
-call_without(CROSS_ENTROPY_FAMILY, "cross_entropy(logits, target)", cross_entropy, _logits32, _y)
+forbidden_gate(CROSS_ENTROPY_FAMILY, "cross_entropy(logits, target)", cross_entropy, _logits32, _y)
 clauses = Clauses(points=7)
 with clauses.clause("class indices: value and gradient for each reduction, float32 and float64", points=1):
     for _logits in (_logits64, _logits32):
@@ -455,36 +529,43 @@ with clauses.clause("weight: the weighted mean is divided by the summed weights 
 with clauses.clause("ignore_index: ignored targets give 0 and count nowhere (all ignored: mean nan, sum 0); "
                     "target not modified", points=1):
     for _target, _ii in ((_y_ign, -100), (_y_ign2, 1)):
-        for _r in ("mean", "sum", "none"):
-            for _w in (None, _w64):
-                _target_before = _target.clone()
-                _ce_case(f"cross_entropy(logits, target {_target.tolist()}, ignore_index={_ii}, "
-                         f"weight={None if _w is None else _w.tolist()}, reduction={_r!r})",
-                         _logits64, _target, ignore_index=_ii, weight=_w, reduction=_r)
-                check(torch.equal(_target, _target_before), "cross_entropy modified its target argument in place "
-                      f"(target {_target_before.tolist()} became {_target.tolist()}): work on a copy.")
+        for _r, _w in (("mean", None), ("sum", None), ("none", None), ("sum", _w64), ("none", _w64)) + \
+                      ((("mean", _w64),) if _weighted_mean_ok else ()):
+            _ce_case(f"cross_entropy(logits, target {_target.tolist()}, ignore_index={_ii}, "
+                     f"weight={None if _w is None else _w.tolist()}, reduction={_r!r})",
+                     _logits64, _target, check_target_unchanged=True, ignore_index=_ii, weight=_w, reduction=_r)
     _all = to_device(torch.full((3,), 2))
     for _r in ("mean", "sum", "none"):
         _what = f"cross_entropy(logits, target [2, 2, 2], ignore_index=2, reduction={_r!r}) (every target ignored)"
-        _got = call_without(CROSS_ENTROPY_FAMILY, _what, cross_entropy, _logits64[:3], _all, ignore_index=2, reduction=_r)
+        _got = call_without(CROSS_ENTROPY_FAMILY, _what, cross_entropy, _logits64[:3], _all.clone(), ignore_index=2, reduction=_r)
         check_close(_got, F.cross_entropy(_logits64[:3], _all, ignore_index=2, reduction=_r), _what,
                     mistakes={"a batch whose targets are all ignored must give nan for 'mean' (0 / 0), as torch does; "
                               "a guard that returns 0 hides it": lambda t: _r == "mean" and t.numel() == 1 and float(t) == 0.0})
 with clauses.clause("label_smoothing: ε / C to every class, weighted by w[c], zero for ignored targets", points=1):
-    for _w, _target, _r in ((None, _y, "mean"), (_w64, _y, "mean"), (_w64, _y_ign, "mean"),
-                            (_w64, _y_ign, "none"), (None, _y_ign, "sum")):
+    for _w, _target, _r in ((None, _y, "mean"), (_w64, _y, "sum"), (_w64, _y_ign, "none"), (_w64, _y_ign, "sum"),
+                            (None, _y_ign, "none")) + (((_w64, _y, "mean"),) if _weighted_mean_ok else ()):
         _ce_case(f"cross_entropy(logits, target {_target.tolist()}, label_smoothing=0.2, "
                  f"weight={None if _w is None else _w.tolist()}, reduction={_r!r})",
                  _logits64, _target, weight=_w, label_smoothing=0.2, reduction=_r)
 with clauses.clause("inputs of shape (N, C, d1, ..., dk): classes along dim 1", points=1):
     _img = to_device(torch.randn(2, 4, 3, 5, dtype=torch.float64))
     _seg = to_device(torch.randint(0, 4, (2, 3, 5)))
-    _seg[0, 1, 2] = -100
     for _r in ("mean", "none"):
-        _ce_case(f"cross_entropy(logits (2, 4, 3, 5), target (2, 3, 5), weight, label_smoothing=0.1, reduction={_r!r})",
-                 _img, _seg, weight=_w64[:4], label_smoothing=0.1, reduction=_r)
-    _vol = to_device(torch.randn(3, 3, 4, dtype=torch.float64))
-    _ce_case("cross_entropy(logits (3, 3, 4), target (3, 4))", _vol, to_device(torch.randint(0, 3, (3, 4))))
+        _ce_case(f"cross_entropy(logits (2, 4, 3, 5), target (2, 3, 5), reduction={_r!r})", _img, _seg, reduction=_r)
+    _ce_case("cross_entropy(logits (3, 3, 4), target (3, 4))", to_device(torch.randn(3, 3, 4, dtype=torch.float64)),
+             to_device(torch.randint(0, 3, (3, 4))))
+    # With every option, the (N, C, d1, ..., dk) loss must be the loss of the same elements laid out as (M, C).
+    _seg[0, 1, 2] = -100
+    _flat_logits, _flat_target = _img.movedim(1, -1).reshape(-1, 4), _seg.reshape(-1)
+    for _r in ("mean", "none"):
+        _opts = dict(weight=_w64[:4], label_smoothing=0.1, reduction=_r)
+        _what = f"cross_entropy(logits (2, 4, 3, 5), target (2, 3, 5) with an ignored element, {_r!r}, weight, label_smoothing=0.1)"
+        _got = call_without(CROSS_ENTROPY_FAMILY, _what, cross_entropy, _img, _seg.clone(), **_opts)
+        _flat = call_without(CROSS_ENTROPY_FAMILY, "cross_entropy(the same elements as (30, 4) logits)", cross_entropy,
+                             _flat_logits, _flat_target.clone(), **_opts)
+        check_close(_got, _flat.reshape(2, 3, 5) if _r == "none" else _flat,
+                    _what + " compared with your cross_entropy on the same elements laid out as (30, 4) logits",
+                    atol=1e-9, rtol=1e-8)
 with clauses.clause("probability targets: smoothing t' = (1 − ε) t + ε / C, weights, mean over elements", points=1):
     _p = torch.softmax(to_device(torch.randn(_N, _C, dtype=torch.float64)), 1)
     for _opts in ({}, {"weight": _w64}, {"label_smoothing": 0.3}, {"weight": _w64, "label_smoothing": 0.1, "reduction": "none"},
@@ -498,7 +579,7 @@ with clauses.clause("stable for logits of ±1e4 (values and gradients), logits n
         _x = to_device(extreme_logits(dtype=_dtype))
         _x_before = _x.clone()
         _t = to_device(torch.tensor([1, 0, 4, 2]))
-        for _opts in ({}, {"label_smoothing": 0.1}, {"reduction": "none"}):
+        for _opts in ({}, {"reduction": "none"}):
             _what = f"cross_entropy(logits of ±1e4 {_dtype}, target {_t.tolist()}, {_opts})"
             _got = value_and_grad(_what, cross_entropy, _x, _t, forbidden=CROSS_ENTROPY_FAMILY, **_opts)
             check_value_and_grad(_got, value_and_grad(_what, F.cross_entropy, _x, _t, **_opts), _what, **extreme_tol(_dtype),
@@ -629,8 +710,8 @@ _x = to_device(torch.randn(6, 4, dtype=torch.float64) * 3)
 _t = to_device(torch.tensor([[1.0, 0, 0, 1], [0, 0, 0, 0], [1, 1, 1, 0], [0, 1, 0, 0], [0.3, 0.9, 0.0, 0.5], [1, 0, 1, 1]],
                             dtype=torch.float64))
 _pw = to_device(torch.tensor([3.0, 0.5, 2.0, 10.0], dtype=torch.float64))
-_wrow = to_device(torch.tensor([[1.0], [0.5], [2.0], [0.0], [1.5], [1.0]], dtype=torch.float64))
-call_without(BCE_FAMILY, "binary_cross_entropy_with_logits(logits, target)", binary_cross_entropy_with_logits, _x, _t)
+_wrow = to_device(torch.tensor([[1.0], [0.5], [2.0], [0.0], [1.5], [3.0]], dtype=torch.float64))
+forbidden_gate(BCE_FAMILY, "binary_cross_entropy_with_logits(logits, target)", binary_cross_entropy_with_logits, _x, _t)
 clauses = Clauses(points=3)
 with clauses.clause("values and gradients for each reduction and soft targets, float32 and float64", points=1):
     for _r in ("mean", "sum", "none"):
@@ -738,7 +819,7 @@ for kwargs in ({}, {"alpha": 0.75, "gamma": 1.0, "reduction": "mean"}):
                 mistakes={"alpha weighted the negatives and 1 - alpha the positives: alpha_t = alpha * t + (1 - alpha) * (1 - t)":
                           torchvision.ops.sigmoid_focal_loss(x, t, **{**kwargs, "alpha": 1 - kwargs.get("alpha", 0.25)})})
 logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-1.0, 3.0, 0.0]])
-target = torch.tensor([0, 2, 1])
+target = torch.tensor([0, 1, 1])
 focal = student_call("FocalLoss(alpha=[1.0, 2.0, 0.5], gamma=0.0)", FocalLoss, alpha=[1.0, 2.0, 0.5], gamma=0.0)
 check_type(focal, nn.Module, "FocalLoss(...)")
 what = "FocalLoss(alpha=[1, 2, 0.5], gamma=0)(logits, target)"
@@ -783,7 +864,7 @@ def _binary_focal_variant(x, t, alpha, gamma, reduction):
 
 
 torch.manual_seed(54)
-call_without(("sigmoid_focal_loss",), "sigmoid_focal_loss(inputs, targets)", sigmoid_focal_loss,
+forbidden_gate(("sigmoid_focal_loss",), "sigmoid_focal_loss(inputs, targets)", sigmoid_focal_loss,
              to_device(torch.randn(3, 2)), to_device(torch.rand(3, 2)))
 clauses = Clauses(points=4)
 with clauses.clause("sigmoid_focal_loss equals torchvision's in value and gradient (alpha, gamma, reductions, ±1e4)", points=1):
@@ -822,24 +903,36 @@ def _focal_case(what, module, logits, target, alpha, gamma, reduction):
     check_value_and_grad(got, expected, what, atol=1e-9, rtol=1e-8, mistakes=mistakes)
 
 
-with clauses.clause("FocalLoss: −alpha[y]·(1 − p_t)^gamma·log p_t, mean divided by Σ alpha[y], each reduction", points=1):
-    for _g, _r in ((2.0, "mean"), (1.5, "none"), (3.0, "sum")):
-        _m = student_call(f"FocalLoss(alpha={_alpha}, gamma={_g}, reduction={_r!r})", FocalLoss, alpha=_alpha, gamma=_g, reduction=_r)
-        _m = to_device(_m)
-        _focal_case(f"FocalLoss(alpha={_alpha}, gamma={_g}, reduction={_r!r})(logits (8, 4) float64, target)",
-                    _m, _xm, _ym, _alpha_t, _g, _r)
-with clauses.clause("FocalLoss with gamma=0 is cross_entropy (with weight=alpha); alpha=None weights nothing", points=1):
+_b_ok = False
+with clauses.clause("FocalLoss: ℓ_i = −alpha[y]·(1 − p_t)^gamma·log p_t, reductions 'none' and 'sum'", points=1):
+    for _a, _g, _r in ((_alpha, 2.0, "none"), (_alpha, 1.5, "sum"), (_alpha, 3.0, "none"), (None, 2.0, "none")):
+        _m = to_device(student_call(f"FocalLoss(alpha={_a}, gamma={_g}, reduction={_r!r})", FocalLoss,
+                                    alpha=_a, gamma=_g, reduction=_r))
+        _focal_case(f"FocalLoss(alpha={_a}, gamma={_g}, reduction={_r!r})(logits (8, 4) float64, target)",
+                    _m, _xm, _ym, None if _a is None else _alpha_t, _g, _r)
+    _b_ok = True
+with clauses.clause("FocalLoss 'mean' divides by Σ alpha[target]; with gamma=0 it is cross_entropy(weight=alpha)", points=1):
     for _a in (_alpha, None):
-        _m = to_device(student_call(f"FocalLoss(alpha={_a}, gamma=0.0)", FocalLoss, alpha=_a, gamma=0.0))
-        _what = f"FocalLoss(alpha={_a}, gamma=0)(logits, target)"
-        _w = None if _a is None else _alpha_t
-        check_value_and_grad(value_and_grad(_what, _m, _xm, _ym, forbidden=("sigmoid_focal_loss",)),
-                             value_and_grad(_what, F.cross_entropy, _xm, _ym, weight=_w), _what + " (must equal cross_entropy)",
-                             atol=1e-9, rtol=1e-8, mistakes={m: _focal_ref(_xm, _ym, _w, 0.0, "mean", mistake=k)
-                                                             for k, m in _FOCAL_MISTAKES.items()})
-    _m = to_device(student_call("FocalLoss()", FocalLoss))
-    _focal_case("FocalLoss()(logits, target) (alpha=None, gamma=2, mean)", _m, _xm, _ym, None, 2.0, "mean")
-with clauses.clause("FocalLoss is an nn.Module whose alpha is a buffer (moves with .to, saved in state_dict); stable for ±1e4", points=1):
+        _mean = to_device(student_call(f"FocalLoss(alpha={_a}, gamma=2.0)", FocalLoss, alpha=_a, gamma=2.0))
+        _sum = to_device(student_call(f"FocalLoss(alpha={_a}, gamma=2.0, reduction='sum')", FocalLoss, alpha=_a,
+                                      gamma=2.0, reduction="sum"))
+        _what = f"FocalLoss(alpha={_a}, gamma=2)(logits, target) (reduction='mean')"
+        _got = call_without(("sigmoid_focal_loss",), _what, _mean, _xm, _ym)
+        _total = call_without(("sigmoid_focal_loss",), _what, _sum, _xm, _ym)
+        _norm = _alpha_t[_ym].sum() if _a is not None else torch.tensor(float(len(_ym)), dtype=torch.float64)
+        check_close(_got, _total / _norm, _what + ", compared with your reduction='sum' result divided by "
+                    + ("Σ alpha[target]" if _a is not None else "N"), atol=1e-9, rtol=1e-8,
+                    mistakes={"the mean was divided by N: like cross_entropy's weighted mean, it divides by the sum "
+                              "of alpha[target]": _total / len(_ym)})
+        if _b_ok:  # a mistake in the per-sample formula is charged in the clause above only
+            _m0 = to_device(student_call(f"FocalLoss(alpha={_a}, gamma=0.0)", FocalLoss, alpha=_a, gamma=0.0))
+            _what = f"FocalLoss(alpha={_a}, gamma=0)(logits, target)"
+            _w = None if _a is None else _alpha_t
+            check_value_and_grad(value_and_grad(_what, _m0, _xm, _ym, forbidden=("sigmoid_focal_loss",)),
+                                 value_and_grad(_what, F.cross_entropy, _xm, _ym, weight=_w),
+                                 _what + " (must equal cross_entropy)", atol=1e-9, rtol=1e-8)
+with clauses.clause("FocalLoss is an nn.Module whose alpha is a buffer (moves with .to, saved in state_dict); "
+                    "stable for ±1e4", points=1):
     _m = student_call(f"FocalLoss(alpha={_alpha})", FocalLoss, alpha=_alpha)
     check_type(_m, nn.Module, "FocalLoss(...)")
     _buffers = dict(_m.named_buffers())
@@ -854,10 +947,17 @@ with clauses.clause("FocalLoss is an nn.Module whose alpha is a buffer (moves wi
           "register it with register_buffer.")
     _none = student_call("FocalLoss(alpha=None)", FocalLoss)
     check(getattr(_none, "alpha", "absent") is None, "FocalLoss(alpha=None).alpha must be None.")
-    _m = to_device(_m)
     _xe = to_device(extreme_logits(dtype=torch.float64)[:, :4])
     _ye = to_device(torch.tensor([1, 0, 3, 2]))
-    _focal_case(f"FocalLoss(alpha={_alpha})(logits of ±1e4, target)", _m, _xe, _ye, _alpha_t, 2.0, "mean")
+    _me = to_device(student_call("FocalLoss(reduction='none')", FocalLoss, reduction="none"))
+    _what = "FocalLoss(reduction='none')(logits of ±1e4, target)"
+    _got = value_and_grad(_what, _me, _xe, _ye, forbidden=("sigmoid_focal_loss",))
+    check(bool(torch.isfinite(_got[0]).all()) and bool(torch.isfinite(_got[1]).all()),
+          f"{_what}: the loss or its gradient is not finite ({describe(_got[0])}).",
+          hint="p_t or log p_t was computed from a softmax that under- or overflowed: take log p_t from log_softmax")
+    if _b_ok:
+        check_value_and_grad(_got, value_and_grad(_what, _focal_ref, _xe, _ye, gamma=2.0, reduction="none"), _what,
+                             atol=1e-9, rtol=1e-8)
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -947,8 +1047,8 @@ def _robust_case(name, fn, reference, other, option, value, x, y, reduction):
                                         "separately": lambda g: bool(torch.isnan(g).any())})
 
 
-call_without(ROBUST_FAMILY, "huber_loss(input, target)", huber_loss, _pred, _true)
-call_without(ROBUST_FAMILY, "smooth_l1_loss(input, target)", smooth_l1_loss, _pred, _true)
+forbidden_gate(ROBUST_FAMILY, "huber_loss(input, target)", huber_loss, _pred, _true)
+forbidden_gate(ROBUST_FAMILY, "smooth_l1_loss(input, target)", smooth_l1_loss, _pred, _true)
 clauses = Clauses(points=2)
 with clauses.clause("huber_loss equals F.huber_loss in value and gradient for each delta and reduction", points=1):
     for _delta, _r in ((1.0, "mean"), (1.5, "none"), (0.3, "sum"), (4.0, "mean")):
@@ -1031,11 +1131,12 @@ def _sce_grad(what, logits, target, scale):
     check(type(loss.grad_fn).__name__ == "SoftmaxCrossEntropyBackward",
           f"{what}: the result's grad_fn is {type(loss.grad_fn).__name__}, not SoftmaxCrossEntropy's backward node "
           f"(the gradient must come from your backward).")
-    student_call(f"({scale} * {what}).backward()", (scale * loss).backward, known_errors=_SCE_GRAD)
+    with stand_ins():
+        student_call(f"({scale} * {what}).backward()", (scale * loss).backward, known_errors=_SCE_GRAD)
     return loss.detach(), x.grad
 
 
-call_without(CROSS_ENTROPY_FAMILY, "SoftmaxCrossEntropy.apply(logits, target)", SoftmaxCrossEntropy.apply,
+forbidden_gate(CROSS_ENTROPY_FAMILY, "SoftmaxCrossEntropy.apply(logits, target)", SoftmaxCrossEntropy.apply,
              to_device(torch.randn(3, 4)), to_device(torch.tensor([0, 1, 3])))
 clauses = Clauses(points=3)
 _x = to_device(torch.randn(9, 6, dtype=torch.float64) * 2)
@@ -1051,27 +1152,34 @@ with clauses.clause("forward: the mean cross-entropy as a 0-d tensor of the logi
             "exp overflowed (non-finite loss): use a stable log_softmax": lambda t: not torch.isfinite(t).all(),
             "the loss was summed over the rows instead of averaged": F.cross_entropy(_xi, _yi, reduction="sum")})
         check(torch.equal(_xi, _before), f"{_what} modified the logits in place: work on a copy.")
-with clauses.clause("backward: grad_output · (softmax − onehot) / N, from the Function's own backward", points=1):
-    for _xi, _yi, _scale in ((_x, _y, 1.0), (_x.float(), _y, 3.0), (_x, _y, -0.5),
-                             (to_device(extreme_logits()), to_device(torch.tensor([1, 0, 4, 2])), 2.0)):
+with clauses.clause("backward: (softmax − onehot) / N when grad_output is 1; passes gradcheck in float64", points=1):
+    for _xi, _yi in ((_x, _y), (_x.float(), _y), (to_device(extreme_logits()), to_device(torch.tensor([1, 0, 4, 2])))):
         _what = f"SoftmaxCrossEntropy.apply(logits {tuple(_xi.shape)} {_xi.dtype}, target)"
-        _loss, _grad = _sce_grad(_what, _xi, _yi, _scale)
-        _expected = _scale * (torch.softmax(_xi, 1) - F.one_hot(_yi, _xi.shape[1]).to(_xi.dtype)) / len(_yi)
-        check_close(_grad, _expected, f"logits.grad after ({_scale} * {_what}).backward()", **extreme_tol(_xi.dtype), mistakes={
+        _loss, _grad = _sce_grad(_what, _xi, _yi, 1.0)
+        _expected = (torch.softmax(_xi, 1) - F.one_hot(_yi, _xi.shape[1]).to(_xi.dtype)) / len(_yi)
+        check_close(_grad, _expected, f"logits.grad after {_what}.backward()", **extreme_tol(_xi.dtype), mistakes={
             "the gradient was not divided by N: the loss is a mean over the rows": _expected * len(_yi),
-            "grad_output was not multiplied in: backward must return grad_output * (softmax - onehot) / N":
-                _expected / _scale,
-            "the gradient is softmax alone: subtract 1 at each row's target class": _scale * torch.softmax(_xi, 1) / len(_yi),
+            "the gradient is softmax alone: subtract 1 at each row's target class": torch.softmax(_xi, 1) / len(_yi),
             "the gradient's sign is flipped: it is softmax - onehot": -_expected})
-with clauses.clause("passes torch.autograd.gradcheck in float64", points=1):
     _xg = to_device(torch.randn(5, 4, dtype=torch.float64, requires_grad=True))
     _yg = to_device(torch.tensor([3, 0, 1, 1, 2]))
 
     def _gradcheck():
-        return torch.autograd.gradcheck(SoftmaxCrossEntropy.apply, (_xg, _yg), eps=1e-6, atol=1e-5, raise_exception=False)
+        with stand_ins():
+            return torch.autograd.gradcheck(SoftmaxCrossEntropy.apply, (_xg, _yg), eps=1e-6, atol=1e-5,
+                                            raise_exception=False)
 
     check(student_call("torch.autograd.gradcheck(SoftmaxCrossEntropy.apply, (logits (5, 4) float64, target))", _gradcheck),
           "torch.autograd.gradcheck(SoftmaxCrossEntropy.apply, (logits (5, 4) float64, target)) failed: the analytical "
           "gradient from backward differs from the numerical one.")
+with clauses.clause("backward multiplies by grad_output (the gradient of 3·loss is 3 times that of loss)", points=1):
+    for _xi, _yi, _scale in ((_x, _y, 3.0), (_x.float(), _y, -0.5), (_x, _y, 0.0)):
+        _what = f"SoftmaxCrossEntropy.apply(logits {tuple(_xi.shape)} {_xi.dtype}, target)"
+        _, _unit = _sce_grad(_what, _xi, _yi, 1.0)
+        _, _scaled = _sce_grad(_what, _xi, _yi, _scale)
+        check_close(_scaled, _scale * _unit, f"logits.grad after ({_scale} * {_what}).backward(), compared with "
+                    f"{_scale} times your gradient of the loss itself", atol=1e-7, rtol=1e-6, mistakes={
+                        "grad_output was not multiplied in: backward must return grad_output * (softmax - onehot) / N":
+                            _unit})
 clauses.verdict()
 ### END HIDDEN TESTS
