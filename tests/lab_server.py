@@ -29,7 +29,10 @@ def running_lab(course: Path, token: str, log: Path, timeout_s: float = 120):
         server = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
              f"--ServerApp.token={token}", f"--ServerApp.root_dir={course}", "--allow-root",
-             f"--config={LAB_CONFIG}"],
+             f"--config={LAB_CONFIG}",
+             # Open tabs and settings of earlier sessions (kept per user, in ~/.jupyter) stay out.
+             f"--LabApp.workspaces_dir={course.parent / 'lab-workspaces'}",
+             f"--LabApp.user_settings_dir={course.parent / 'lab-settings'}"],
             cwd=course, env=env, stdout=log_file, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
