@@ -9,6 +9,7 @@
     bank [ASSIGNMENT...]         grade the mistake banks and check every entry's expectation
     publish [--course DIR]       register and release every assignment to the exchange, copy the
                                  lectures into work/lectures/ (what `make course` runs)
+    distribution OUTDIR          build what students of a graded course receive (no solutions)
 """
 import argparse
 import os
@@ -194,6 +195,15 @@ def cmd_publish(args) -> int:
     return publish(Path(args.course) if args.course else REPO_ROOT)
 
 
+def cmd_distribution(args) -> int:
+    """Build what the students of a graded course receive (no solutions, hidden tests or tools)."""
+    from grader.distribution import build
+
+    files = build(Path(args.outdir))
+    print(f"wrote {len(files)} files to {args.outdir} (students run `make course` there)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -227,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("publish", help="release all assignments to the local exchange")
     p.add_argument("--course", help="the course folder (default: this repository)")
     p.set_defaults(run=cmd_publish)
+    p = verbs.add_parser("distribution", help="build the student distribution of a graded course")
+    p.add_argument("outdir", help="a new folder")
+    p.set_defaults(run=cmd_distribution)
     args = parser.parse_args(argv)
     # nbgrader 0.9.6's own SQLAlchemy usage warns on every autograde; it is harmless noise here.
     warnings.filterwarnings("ignore", module="nbgrader.api")
