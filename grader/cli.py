@@ -10,6 +10,8 @@
     publish [--course DIR]       register and release every assignment to the exchange, copy the
                                  lectures into work/lectures/ (what `make course` runs)
     distribution OUTDIR          build what students of a graded course receive (no solutions)
+    autograde ... --shard K/N    grade one shard of the class (several machines: deploy/)
+    merge OUT SHARD_DIR...       merge the shards' gradebooks, feedback and CSV into OUT
 """
 import argparse
 import os
@@ -126,7 +128,17 @@ def cmd_autograde(args) -> int:
     if not submissions:
         print(f"No submissions (*.ipynb or <student>/*.ipynb) in {folder}")
         return 1
-    workdir = Path(args.workdir or WORK_AREA / "runs" / args.assignment)
+    if args.shard:
+        from grader.shards import parse_shard, shard
+
+        chosen = set(shard(submissions, args.shard))
+        submissions = {student: path for student, path in submissions.items() if student in chosen}
+        k, n = parse_shard(args.shard)
+        print(f"Shard {k}/{n}: {len(submissions)} student(s): {', '.join(submissions) or 'none'}")
+    default = WORK_AREA / "runs" / args.assignment
+    if args.shard:
+        default = default / "shard-{}-of-{}".format(*parse_shard(args.shard))
+    workdir = Path(args.workdir or default)
     if args.unsafe_no_sandbox:
         os.environ[nbgrader_execute.UNSAFE_ENV] = "1"
     run = GradingRun(args.assignment, workdir)
@@ -195,6 +207,21 @@ def cmd_publish(args) -> int:
     return publish(Path(args.course) if args.course else REPO_ROOT)
 
 
+def cmd_merge(args) -> int:
+    """Merge the gradebooks, feedback and autograded notebooks of autograde shards."""
+    from grader.shards import MergeError, merge
+
+    try:
+        merged = merge(Path(args.out), [Path(s) for s in args.shards], args.csv)
+    except MergeError as error:
+        print(f"Not merged: {error}")
+        return 1
+    print(f"Merged {len(args.shards)} shard(s), {len(merged.students)} student(s)\n"
+          f"Gradebook:  {merged.gradebook}\nGrades CSV: {merged.csv}\n"
+          f"Feedback:   {Path(args.out) / 'feedback'}/<student>/<assignment>/")
+    return 0
+
+
 def cmd_distribution(args) -> int:
     """Build what the students of a graded course receive (no solutions, hidden tests or tools)."""
     from grader.distribution import build
@@ -227,7 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=None, help="notebooks run at once (default: the CPU cores)")
     p.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade without a sandbox where none can run (only for submissions you trust)")
+    p.add_argument("--shard", metavar="K/N",
+                   help="grade only shard K (0-based) of N: the students at positions K, K+N, ... "
+                        "of the sorted ids (merge the shards with `merge`)")
     p.set_defaults(run=cmd_autograde)
+    p = verbs.add_parser("merge", help="merge shards' gradebooks and feedback into one")
+    p.add_argument("out", help="a new folder for the merged gradebook.db, grades.csv and feedback")
+    p.add_argument("shards", nargs="+", help="the shards' work folders (autograde --workdir)")
+    p.add_argument("--csv", help="where to write the merged grades CSV (default: OUT/grades.csv)")
+    p.set_defaults(run=cmd_merge)
     p = verbs.add_parser("demo", help="grade a demo class from the solution and the mistake bank")
     p.add_argument("assignment", nargs="?")
     p.set_defaults(run=cmd_demo)
