@@ -11,6 +11,8 @@ credit, and the notes about warnings (which cost no points); other output is rep
 Student output elsewhere is shown, as text: HTML, JavaScript and SVG outputs are dropped here,
 and the HTML exporter sanitizes the rest (``HTMLExporter.sanitize_html`` in grader/config.py).
 """
+import html
+
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
 from grader.checks import VERDICT_METADATA
@@ -51,8 +53,17 @@ def _hidden_cell_outputs(outputs: list) -> list:
     return kept
 
 
+def _is_locked(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("locked") or meta.get("grade") or meta.get("solution") is False and meta.get("grade_id"))
+
+
 class HideHiddenTestCode(NbGraderPreprocessor):  # enabled by default, unlike nbconvert's base
     def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown" and not _is_locked(cell):
+            # A student's own markdown is shown as text: markdown passes raw HTML (and scripts) through.
+            cell.source = html.escape(cell.source)
+            return cell, resources
         if cell.cell_type != "code":
             return cell, resources
         if _has_hidden_tests(cell):

@@ -117,8 +117,10 @@ def apply_outcome(nb: NotebookNode, outcome: Outcome, void_tests: list[str] = ()
             if result.get("tamper"):
                 tampered = True
             if tampered and kind in ("test", "hidden_test"):
-                cell.outputs.append(from_dict(_error(
-                    "TamperingDetected", f"this test cannot be trusted: {reasons}. Flagged for manual review.")))
+                # First, and with no partial-credit result left: nbgrader scores the first of them.
+                cell.outputs = [from_dict(_error(
+                    "TamperingDetected", f"this test cannot be trusted: {reasons}. Flagged for manual review."))] + \
+                    [o for o in cell.outputs if o.output_type != "execute_result"]
         else:
             cell.execution_count = None
             if index == len(outcome.results) and outcome.status != "ok":
