@@ -73,21 +73,22 @@ print(image.shape, image.dtype, f"{image.min():.3f}..{image.max():.3f}")
 # one per `__getitem__`, so memory does not grow with the dataset and start-up is instant.
 #
 # Labels are strings in the CSV; a loss wants integers. `classes` (index → name) and
-# `class_to_idx` (name → index) are built from the **sorted** names, so that every split gets
-# the same mapping whatever order its CSV lists the files in.
+# `class_to_idx` (name → index) are built from the **sorted** names, so that the mapping does not
+# depend on the order in which the CSV lists the files. A split can also be given the class list
+# to use (`classes=`); why that matters comes right after.
 
 # %%
 class ShapesCSV(Dataset):
     """Images listed in ``split_dir/labels.csv``, read lazily, as (float CHW image, int label)."""
 
-    def __init__(self, split_dir, transform=None):
+    def __init__(self, split_dir, transform=None, classes=None):
         self.split_dir = Path(split_dir)
         self.transform = transform
         with open(self.split_dir / "labels.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         self.files = [row["file"] for row in rows]
         self.labels = [row["label"] for row in rows]
-        self.classes = sorted(set(self.labels))
+        self.classes = list(classes) if classes is not None else sorted(set(self.labels))
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
 
     def __len__(self):
@@ -110,6 +111,36 @@ image, label = train_ds[0]
 print(image.shape, image.dtype, label, "->", train_ds.classes[label])
 
 # %% [markdown]
+# Sorted names give every split the same mapping **only if every split holds every class**. A split
+# that lacks one — a small test set, a filtered subset — sorts fewer names, and the indices shift.
+# Here is the validation split without its circles:
+
+# %%
+import tempfile
+
+scratch = tempfile.TemporaryDirectory()
+no_circles = Path(scratch.name)  # a throw-away split: a labels.csv pointing at the valid images
+with open(root / "valid" / "labels.csv", newline="") as f:
+    kept = [row for row in csv.DictReader(f) if row["label"] != "circle"]
+with open(no_circles / "labels.csv", "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=["file", "label"])
+    writer.writeheader()
+    writer.writerows({"file": str(root / "valid" / row["file"]), "label": row["label"]} for row in kept)
+
+own = ShapesCSV(no_circles)
+print("its own mapping:     ", own.class_to_idx)
+print("'cross' is", own.class_to_idx["cross"], "there, but", train_ds.class_to_idx["cross"], "in the training split")
+given = ShapesCSV(no_circles, classes=train_ds.classes)
+print("with classes= given: ", given.class_to_idx)
+print("the dataset's classes.txt:", (root / "classes.txt").read_text().split())
+scratch.cleanup()
+
+# %% [markdown]
+# A model trained with `cross = 1` would be scored against labels where `cross = 0`. Take the class
+# list from one place — the training split, or a file shipped with the data such as `classes.txt` —
+# and give it to every split.
+
+# %% [markdown]
 # ## 3. Transforms
 #
 # A transform is a function applied to each sample in `__getitem__`. Random augmentations draw new
@@ -124,7 +155,77 @@ first, second = augmented_ds[3][0], augmented_ds[3][0]
 print("same index, same image twice?", torch.equal(first, second))
 
 # %% [markdown]
-# ## 4. Normalisation statistics, on the training split only
+# ## 4. The same files through torchvision's `ImageFolder`
+#
+# The images also sit in one folder per class, the layout `torchvision.datasets.ImageFolder` reads.
+# It ignores `labels.csv`: the classes are the names of the sub-folders, sorted (`find_classes` in
+# `torchvision/datasets/folder.py`), and `samples` lists `(path, class index)` for every image file,
+# class by class, in sorted file order. (Assignment 3 asks you to write this scan yourself and
+# compares your dataset with `ImageFolder`.)
+
+# %%
+from torchvision.datasets import ImageFolder
+
+folder_ds = ImageFolder(root / "train")
+print(len(folder_ds), "images | classes", folder_ds.classes, "| same class_to_idx as ours:",
+      folder_ds.class_to_idx == train_ds.class_to_idx)
+relative = [(Path(path).relative_to(root / "train").as_posix(), label) for path, label in folder_ds.samples]
+print(relative[:2], "...", relative[-1:])
+image, label = folder_ds[0]
+print("a sample:", f"{type(image).__module__}.{type(image).__name__}", image.size, image.mode, "and label", label)
+
+# %% [markdown]
+# Without a transform a sample is a PIL image. `v2.ToImage()` (PIL → `(C, H, W)` uint8 tensor) and
+# `v2.ToDtype(torch.float32, scale=True)` (÷255) turn it into the tensor our dataset returns:
+
+# %%
+to_tensor = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+folder_ds = ImageFolder(root / "train", transform=to_tensor)
+ours = train_ds[train_ds.files.index("circle/0000.png")]
+theirs = folder_ds[relative.index(("circle/0000.png", 0))]
+print("same label:", ours[1] == theirs[1], "| largest pixel difference:", (ours[0] - theirs[0]).abs().max().item())
+
+# %% [markdown]
+# The same image, to within float rounding. `ImageFolder` takes the labels from the folder names
+# only; a dataset whose labels live in a file needs a `Dataset` like ours.
+#
+# ## 5. Splitting a dataset, and augmenting the training split only
+#
+# When a dataset comes as one pile, `torch.utils.data.random_split` cuts it into disjoint random
+# `Subset`s. Fractions are allowed, and a seeded `generator` makes the split the same on every run:
+
+# %%
+from torch.utils.data import Subset, random_split
+
+pile = ShapesCSV(root / "train")
+fit, held_out = random_split(pile, [0.8, 0.2], generator=torch.Generator().manual_seed(0))
+print(len(fit), len(held_out), "| disjoint:", set(fit.indices).isdisjoint(held_out.indices))
+again = random_split(pile, [0.8, 0.2], generator=torch.Generator().manual_seed(0))
+print("same split with the same seed:", again[1].indices == held_out.indices)
+print("both subsets read one dataset object:", fit.dataset is held_out.dataset)
+
+# %% [markdown]
+# Augmentation belongs to the training split only: a validation score must measure the model on
+# the images as they are, the same at every epoch. But the two `Subset`s share one dataset, and with
+# it one transform — augmenting "the training subset" augments both:
+
+# %%
+pile.transform = augment  # meant for `fit` only
+print("held-out sample stable?", torch.equal(held_out[0][0], held_out[0][0]))
+pile.transform = None
+
+# %% [markdown]
+# The fix: one dataset object per split, each with its own transform, and the split done on the
+# indices:
+
+# %%
+train_part = Subset(ShapesCSV(root / "train", transform=augment), fit.indices)
+valid_part = Subset(ShapesCSV(root / "train"), held_out.indices)
+print("training sample changes between reads:", not torch.equal(train_part[0][0], train_part[0][0]))
+print("held-out sample stable:", torch.equal(valid_part[0][0], valid_part[0][0]))
+
+# %% [markdown]
+# ## 6. Normalisation statistics, on the training split only
 #
 # `v2.Normalize(mean, std)` subtracts a per-channel mean and divides by a per-channel std. Those
 # numbers are part of the model's training: they must come from the **training** split alone, or
@@ -169,7 +270,7 @@ print("train:", normalize(everything).mean(dim=(0, 2, 3)).round(decimals=3) + 0.
 print("valid:", valid_images.mean(dim=(0, 2, 3)).round(decimals=3), valid_images.std(dim=(0, 2, 3)).round(decimals=3))
 
 # %% [markdown]
-# ## 5. A batch, as a picture
+# ## 7. A batch, as a picture
 #
 # The `DataLoader` stacks samples into a batch: images `(B, 3, 32, 32)`, labels `(B,)` `int64`.
 
@@ -186,7 +287,7 @@ plt.axis("off")
 plt.show()
 
 # %% [markdown]
-# ## 6. Every `DataLoader` argument, doing something you can see
+# ## 8. Every `DataLoader` argument, doing something you can see
 #
 # ### `batch_size`
 # The number of samples per batch; the last batch holds what is left.
@@ -346,10 +447,25 @@ def pad_collate(batch, pad_value=0):
 print(next(iter(DataLoader(sentences, batch_size=3, collate_fn=pad_collate))))
 
 # %% [markdown]
+# PyTorch ships the padding step: `torch.nn.utils.rnn.pad_sequence` stacks tensors of different
+# lengths, padded with `padding_value` (on the right by default; `padding_side="left"` exists too).
+# `batch_first=True` gives `(B, T)`; without it the result is `(T, B)`, the layout of PyTorch's RNNs.
+
+# %%
+from torch.nn.utils.rnn import pad_sequence
+
+sequences = [s for s, _ in sentences]
+print(pad_sequence(sequences, batch_first=True, padding_value=0))
+print("same as pad_collate:", torch.equal(pad_sequence(sequences, batch_first=True), pad_collate(sentences)[0]),
+      "| without batch_first:", tuple(pad_sequence(sequences).shape))
+
+# %% [markdown]
 # ### `num_workers` and `pin_memory`
 # With `num_workers=k`, `k` worker processes call `__getitem__` and `collate_fn` while the main
-# process trains. This pays off when reading a sample is slow: here every read waits 2 ms, as a
-# network disk might. The timings change from run to run (their output is not checked).
+# process trains. This pays off when reading a sample is slow. Here every read first waits 10 ms, as
+# a network disk might: the read is **I/O-bound**, a waiting worker uses no CPU core. We time two
+# epochs with `persistent_workers=True` (section below): the first includes starting the workers,
+# the second does not. The timings change from run to run (their output is not checked).
 
 # %%
 class SlowDisk(Dataset):
@@ -372,27 +488,37 @@ def images_per_second(loader):
     return seen / (time.perf_counter() - start)
 
 
-slow = SlowDisk(torch.utils.data.Subset(train_ds, range(384)))
+slow = SlowDisk(torch.utils.data.Subset(train_ds, range(96)), delay=0.01)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 import warnings
 
-warnings.filterwarnings("ignore", message=".*pin_memory.*")  # no accelerator here: pinning is skipped
-print(f"{'num_workers':>11} {'pin_memory':>10} {'images/s':>9}")
-for workers in (0, 1, 2):
-    for pin in (False, True):
-        speed = images_per_second(DataLoader(slow, batch_size=32, num_workers=workers, pin_memory=pin))
-        print(f"{workers:>11} {pin!s:>10} {speed:>9.0f}")
+warnings.filterwarnings("ignore", message=".*worker processes in total.*")  # see below
+print("CPU cores:", os.cpu_count())
+print(f"{'num_workers':>11} {'epoch 1 images/s':>17} {'epoch 2 images/s':>17}")
+for workers in (0, 2, 4, 8):
+    loader = DataLoader(slow, batch_size=16, num_workers=workers, persistent_workers=workers > 0)
+    epoch_1 = images_per_second(loader)
+    epoch_2 = images_per_second(loader) if workers else epoch_1
+    print(f"{workers:>11} {epoch_1:>17.0f} {epoch_2:>17.0f}")
 
 # %% [markdown]
-# More workers overlap the waits; past the number of CPU cores they mostly add start-up cost.
+# With reads that wait, more workers overlap more waits — also past the number of cores: once they
+# are running (epoch 2), 8 workers read several times faster than 2, even on a machine with 2 cores.
+# The first epoch pays for starting them, which is why `persistent_workers` matters. PyTorch warns
+# when `num_workers` exceeds the number of cores (`check_worker_number_rationality` in
+# `torch/utils/data/dataloader.py`; silenced above): that advice fits **CPU-bound** reading —
+# decoding, augmenting — where workers beyond the number of cores only share the same cores. Measure
+# your own dataset before choosing.
+#
 # `pin_memory=True` puts batches in page-locked memory, which a GPU can copy from asynchronously:
 # `tensor.to("cuda", non_blocking=True)` then returns at once and the copy overlaps compute. On a
 # machine without a GPU there is nothing to pin for (PyTorch warns and skips it):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+warnings.filterwarnings("ignore", message=".*pin_memory.*")  # no accelerator here: pinning is skipped
 images, targets = next(iter(DataLoader(train_ds, batch_size=32, pin_memory=True)))
 print("pinned:", images.is_pinned())
 if torch.cuda.is_available():
@@ -401,6 +527,36 @@ if torch.cuda.is_available():
     print(on_gpu.device)
 
 # %% [markdown]
+# ### How a worker starts: `fork` or `spawn`
+# How does a worker get its copy of the dataset? That depends on the *start method* of Python's
+# `multiprocessing`. On Linux (up to Python 3.13) it is `fork`: the operating system copies the main
+# process, dataset included, and nothing is pickled. On macOS (since Python 3.8) and Windows it is
+# `spawn`: a fresh interpreter starts and receives the dataset **pickled**. (Python 3.14 makes
+# `forkserver`, which pickles too, the default on Linux.) A `DataLoader` uses the default unless its
+# `multiprocessing_context` names another.
+
+# %%
+import pickle
+import subprocess
+import sys
+
+print("start method here:", torch.multiprocessing.get_start_method())
+print("a loader that asks for spawn:",
+      type(DataLoader(indices, num_workers=2, multiprocessing_context="spawn").multiprocessing_context).__name__)
+print("what a spawned worker receives names the class:", b"__main__" in pickle.dumps(SlowDisk(indices)))
+fresh = subprocess.run([sys.executable, "-c", "import pickle, sys; pickle.loads(sys.stdin.buffer.read())"],
+                       input=pickle.dumps(SlowDisk(indices)), capture_output=True)
+print("a fresh interpreter unpickling it:", fresh.stderr.decode().strip().splitlines()[-1])
+
+# %% [markdown]
+# A pickle stores a class by its module and name. A class defined in a notebook lives in `__main__`,
+# which a fresh interpreter does not have — and unpickling is the first thing a spawned worker does
+# (`_main` in `multiprocessing/spawn.py`). So on macOS this lecture's datasets would kill their
+# workers, and the loader would report a worker that "exited unexpectedly". The portable fix: define
+# datasets, `collate_fn` and `worker_init_fn` in a `.py` module that you import, and in a script put
+# the training loop under `if __name__ == "__main__":`. Everything below that relies on workers
+# *inheriting* objects (shared counters, the from-scratch pool) is `fork` behaviour.
+#
 # ### `timeout`
 # How long the main process waits for a worker's batch before giving up (0 = forever). A stuck
 # read (a hung network mount, here a 3 s sleep) becomes an error instead of a silent freeze.
@@ -442,9 +598,23 @@ def show_batches(**kwargs):
 show_batches()
 
 # %% [markdown]
-# Batches 0 and 1 (from workers 0 and 1) got the same noise, and so did batches 2 and 3. A
-# `worker_init_fn` runs in each worker after it starts; it can reseed the dataset's generator from
-# the worker's seed, which torch derives from the loader's `generator` and the worker id:
+# Batches 0 and 1 (from workers 0 and 1) got the same noise, and so did batches 2 and 3. It also
+# repeats from one **epoch** to the next: each epoch starts new workers, copied again from the main
+# process, whose generator was never used. Every epoch sees the same "random" augmentations:
+
+# %%
+def epochs(n_epochs=2, **kwargs):
+    loader = DataLoader(Jitter(4), batch_size=2, num_workers=2, generator=torch.Generator().manual_seed(0), **kwargs)
+    for epoch in range(n_epochs):
+        print(f"epoch {epoch}:", [batch.tolist() for batch in loader])
+
+
+epochs()
+
+# %% [markdown]
+# A `worker_init_fn` runs in each worker after it starts; it can reseed the dataset's generator from
+# the worker's seed, `info.seed`, which torch derives from a base seed drawn from the loader's
+# `generator` at every epoch, plus the worker id:
 
 # %%
 def seed_dataset_rng(worker_id):
@@ -453,10 +623,11 @@ def seed_dataset_rng(worker_id):
 
 
 show_batches(worker_init_fn=seed_dataset_rng)
+epochs(worker_init_fn=seed_dataset_rng)
 
 # %% [markdown]
-# Different noise in every worker, and, because the loader has a seeded `generator`, the same
-# noise on every run.
+# Different noise in every worker and every epoch, and, because the loader has a seeded
+# `generator`, the same noise on every run.
 #
 # ### `prefetch_factor`
 # Each worker keeps `prefetch_factor` batches in flight ahead of the training loop. We count the
@@ -507,7 +678,7 @@ for persistent in (False, True):
     print(f"persistent_workers={persistent!s:5}: same worker processes in epoch 2: {epoch_pids[0] == epoch_pids[1]}")
 
 # %% [markdown]
-# ## 7. `IterableDataset`: streams, and sharding across workers
+# ## 9. `IterableDataset`: streams, and sharding across workers
 #
 # An `IterableDataset` has `__iter__` instead of `__getitem__`: for data that comes as a stream
 # (lines of a huge file, a database cursor). With workers, **each worker gets a copy and iterates
@@ -543,7 +714,7 @@ for workers in (0, 1, 2):
     print(f"num_workers={workers}:", [int(x) for x in DataLoader(ShardedLines(7), batch_size=None, num_workers=workers)])
 
 # %% [markdown]
-# ## 8. From scratch: sampler, batch sampler, collate, DataLoader
+# ## 10. From scratch: sampler, batch sampler, collate, DataLoader
 #
 # Nothing above is magic. A sampler is an iterable of indices, a batch sampler groups them, a
 # collate function stacks samples, and a loader ties them together.
@@ -605,50 +776,130 @@ print(list(MyRandomSampler(7, torch.Generator().manual_seed(0))))
 print(my_collate([(torch.zeros(2), 1), (torch.ones(2), 2)]))
 
 # %% [markdown]
-# The loader: with `num_workers=0` it makes each batch in the main process; otherwise it hands the
-# index lists to a pool of worker processes. `Pool.imap` returns the results **in the order the
-# tasks were given**, whichever worker finishes first, so the batches stay in sampler order.
-#
-# One trap: a worker is a `fork` of a process whose torch thread pool was already running, and
-# the copy of that pool in the child is broken: a multi-threaded op there (a reduction over a large
-# tensor, say) can wait forever. Each worker therefore first calls `torch.set_num_threads(1)`,
-# exactly as PyTorch's own DataLoader workers do.
+# The loader. With no workers it is a loop: take an index list, read the samples, collate. With
+# workers, the obvious version hands every index list to a `multiprocessing.Pool` through
+# `Pool.imap`, which returns results in the order the tasks were given. It has two flaws, which a
+# dataset that logs its reads makes visible:
 
 # %%
+class ReadLog(Dataset):
+    """Sample i is i. Every read, in any process, appends i to a log file; pickling is counted."""
+
+    pickled = 0
+
+    def __init__(self, n, log):
+        self.n, self.log = n, Path(log)
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        with open(self.log, "a") as f:
+            f.write(f"{i}\n")
+        return i
+
+    def __getstate__(self):  # called whenever the dataset is pickled (in this process)
+        ReadLog.pickled += 1
+        return self.__dict__
+
+    def read_so_far(self):
+        return sorted(int(i) for i in self.log.read_text().split()) if self.log.exists() else []
+
+
 def make_batch(dataset, collate_fn, indices):
     return collate_fn([dataset[i] for i in indices])
 
 
-class MyDataLoader:
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, drop_last=False,
-                 collate_fn=my_collate, num_workers=0, generator=None):
-        if sampler is None:
-            sampler = MyRandomSampler(len(dataset), generator) if shuffle else MySequentialSampler(len(dataset))
-        self.dataset, self.collate_fn, self.num_workers = dataset, collate_fn, num_workers
-        self.batch_sampler = MyBatchSampler(sampler, batch_size, drop_last)
+def imap_batches(dataset, batch_sampler, num_workers=2):  # the obvious version
+    with mp.get_context("fork").Pool(num_workers) as pool:
+        yield from pool.imap(partial(make_batch, dataset, my_collate), batch_sampler)
 
-    def __len__(self):
-        return len(self.batch_sampler)
 
-    def __iter__(self):
-        if self.num_workers == 0:
-            for indices in self.batch_sampler:
-                yield make_batch(self.dataset, self.collate_fn, indices)
-            return
-        pool = mp.get_context("fork").Pool(self.num_workers, initializer=torch.set_num_threads, initargs=(1,))
-        with pool:  # the workers are stopped when the epoch ends
-            for batch in pool.imap(partial(make_batch, self.dataset, self.collate_fn), self.batch_sampler):
-                yield batch
+logs = tempfile.TemporaryDirectory()
+logged = ReadLog(100, Path(logs.name) / "imap.log")
+batches = imap_batches(logged, MyBatchSampler(MySequentialSampler(100), 4))
+first = next(batches)
+time.sleep(0.5)  # the training step on the first batch
+print("batches read after taking one:", len(logged.read_so_far()) // 4, "of 25 | dataset pickled",
+      ReadLog.pickled, "times")
+batches.close()  # leaves the `with`: the pool is terminated
+
+# %% [markdown]
+# `Pool.imap` puts no limit on the tasks in flight: a thread of the pool feeds the whole epoch's
+# tasks to the workers as fast as they take them, so the whole epoch is read ahead while the loop is
+# still on its first batch — for a real dataset, the whole epoch in memory. And each task carries
+# `partial(make_batch, dataset, ...)`, so the dataset is pickled once per batch and the workers
+# unpickle a new copy every time.
+#
+# The fix for both: give each worker the dataset **once**, when it starts (the pool's `initializer`;
+# with `fork` that is not even a pickle), and keep only a few batches in flight: submit `prefetch`
+# of them with `apply_async`, and submit one more each time the loop takes one. A `deque` of pending
+# results, taken from the left, keeps the batches in sampler order.
+
+# %%
+_worker_data = {}  # in each worker process: its dataset and collate function
+
+
+def _start_worker(dataset, collate_fn):
+    torch.set_num_threads(1)  # see the note on fork below
+    _worker_data.update(dataset=dataset, collate_fn=collate_fn)
+
+
+def _batch_in_worker(indices):
+    return make_batch(_worker_data["dataset"], _worker_data["collate_fn"], indices)
+
+
+def load_batches(dataset, batch_sampler, collate_fn=my_collate, num_workers=0, prefetch=2):
+    """Yield the collated batches of one epoch, in sampler order, with at most ``prefetch`` in flight."""
+    if num_workers == 0:
+        for indices in batch_sampler:
+            yield make_batch(dataset, collate_fn, indices)
+        return
+    pool = mp.get_context("fork").Pool(num_workers, initializer=_start_worker, initargs=(dataset, collate_fn))
+    with pool:  # the workers are stopped when the epoch ends, or when the loop stops early
+        index_lists = iter(batch_sampler)
+        pending = collections.deque(pool.apply_async(_batch_in_worker, (indices,))
+                                    for indices in itertools.islice(index_lists, prefetch))
+        while pending:
+            batch = pending.popleft().get()  # the oldest batch: waits for it if need be
+            for indices in itertools.islice(index_lists, 1):  # refill the freed slot
+                pending.append(pool.apply_async(_batch_in_worker, (indices,)))
+            yield batch
 
 
 # %% [markdown]
+# The same experiment:
+
+# %%
+ReadLog.pickled = 0
+for prefetch in (1, 2, 4):
+    logged = ReadLog(100, Path(logs.name) / f"bounded-{prefetch}.log")
+    batches = load_batches(logged, MyBatchSampler(MySequentialSampler(100), 4), num_workers=2, prefetch=prefetch)
+    first = next(batches)
+    time.sleep(0.5)
+    read = logged.read_so_far()
+    print(f"prefetch={prefetch}: batches read after taking one: {len(read) // 4} (indices {read[0]}..{read[-1]})"
+          f" | dataset pickled {ReadLog.pickled} times")
+    batches.close()
+logs.cleanup()
+
+# %% [markdown]
+# The batch that was taken plus `prefetch` more, whatever the length of the epoch, and no pickling
+# of the dataset at all. PyTorch's `DataLoader` follows the same rule with `prefetch_factor`
+# batches per worker (section 8).
+#
+# One trap remains: a `fork`ed worker copies a process whose torch thread pool was already running,
+# and the copy of that pool in the child is broken: a multi-threaded op there (a reduction over a
+# large tensor, say) can wait forever. Each worker therefore first calls `torch.set_num_threads(1)`,
+# as PyTorch's own DataLoader workers do (`_worker_loop` in `torch/utils/data/_utils/worker.py`).
+#
 # Does it give PyTorch's batches for the same index order, with and without workers?
 
 # %%
 order = torch.randperm(len(valid_ds), generator=torch.Generator().manual_seed(0)).tolist()
 reference = list(DataLoader(valid_ds, batch_size=64, sampler=order))
 for workers in (0, 2):
-    mine = list(MyDataLoader(valid_ds, batch_size=64, sampler=order, num_workers=workers))
+    mine = list(load_batches(valid_ds, MyBatchSampler(order, 64), num_workers=workers))
     same = len(mine) == len(reference) and all(
         torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(mine, reference))
     print(f"num_workers={workers}: {len(mine)} batches, identical to torch's: {same}")
@@ -661,13 +912,18 @@ for workers in (0, 2):
 # ## Summary
 #
 # - A map-style `Dataset` is `__len__` + `__getitem__`; read files lazily in `__getitem__`, return
-#   `(C, H, W)` float images and integer labels; sort class names for the label ↔ index maps.
+#   `(C, H, W)` float images and integer labels; sort class names for the label ↔ index maps, and
+#   give every split the same class list. `ImageFolder` does this for one-folder-per-class data.
+# - `random_split` splits indices; augment the training split only, with its own dataset object.
 # - Normalisation statistics come from the training split only, accumulated as sums over pixels.
 # - The sampler decides order (`shuffle`, `sampler`, `generator`), the batch sampler grouping
 #   (`batch_size`, `drop_last`, `batch_sampler`), `collate_fn` how samples become a batch.
 # - Workers (`num_workers`, `prefetch_factor`, `persistent_workers`, `timeout`, `worker_init_fn`)
-#   make loading run beside training; seed what torch does not seed; shard `IterableDataset`s with
-#   `get_worker_info`.
+#   make loading run beside training; for I/O-bound reads more workers than cores still pay off.
+#   Workers are forked on Linux, spawned on macOS and Windows (define datasets in an importable
+#   module). Seed what torch does not seed, or it repeats across workers and epochs; shard
+#   `IterableDataset`s with `get_worker_info`.
+# - A loader keeps a bounded number of batches in flight and gives each worker the dataset once.
 #
 # ## Exercises
 #
