@@ -15,6 +15,7 @@ generate_assignment gives cells ids of its own), copies the feedback and autogra
 and exports nbgrader's CSV: the same gradebook and CSV as grading the whole class on one
 machine. deploy/ has a Slurm array job and a Kubernetes Indexed Job that do this.
 """
+import csv
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,36 @@ def _copy_submission(source, merged: Gradebook, assignment: str) -> None:
     merged.db.commit()
 
 
+def _complete_csv(path: Path, shard_csvs: list[Path], order: dict[str, int]) -> None:
+    """Give nbgrader's export of the merged gradebook the columns that the shards' CSVs add to
+    nbgrader's (e.g. the pipeline's ``review``), and one row order: assignment, then student id."""
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        columns, rows = list(reader.fieldnames or []), list(reader)
+    extra: dict[tuple[str, str], dict] = {}
+    for shard_csv in shard_csvs:
+        if not shard_csv.is_file():
+            continue
+        with open(shard_csv, newline="") as f:
+            reader = csv.DictReader(f)
+            columns += [c for c in reader.fieldnames or [] if c not in columns]
+            for row in reader:
+                # A shard's CSV lists every student of its gradebook; keep the row of the shard
+                # that graded the submission (the one with a timestamp or a score), else the first.
+                key = (row["assignment"], row["student_id"])
+                if key not in extra or row.get("timestamp") or row.get("raw_score") not in ("", "0.0"):
+                    extra[key] = row
+    for row in rows:
+        shard_row = extra.get((row["assignment"], row["student_id"]), {})
+        for column in columns:
+            row.setdefault(column, shard_row.get(column, ""))
+    rows.sort(key=lambda r: (order.get(r["assignment"], len(order)), r["student_id"]))
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def merge(out: Path, shard_dirs: list[Path], csv_path: Path | None = None) -> Merged:
     """Merge the shards' gradebooks, feedback and autograded notebooks into ``out``."""
     out = Path(out)
@@ -122,6 +153,8 @@ def merge(out: Path, shard_dirs: list[Path], csv_path: Path | None = None) -> Me
         exporter = CsvExportPlugin()
         exporter.to = str(csv_path)
         exporter.export(merged)
+        order = {a.name: i for i, a in enumerate(merged.assignments)}
+    _complete_csv(csv_path, [d / "grades.csv" for d in shard_dirs], order)
     for shard_dir in shard_dirs:
         for kind in ["autograded", "feedback"]:
             if (shard_dir / kind).is_dir():
