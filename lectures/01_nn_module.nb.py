@@ -394,8 +394,7 @@ plot_activation_stats(recorder.means, recorder.stds, "PyTorch's default initiali
 
 # %% [markdown]
 # With PyTorch's default initialisation each block shrinks the signal: the deepest block starts with
-# a tiny standard deviation, so its gradients are tiny too, and the stds barely move in a whole
-# epoch. The last loss is ln 10, the cross-entropy of a uniform guess among ten classes, and the
+# a tiny standard deviation, and the stds barely move in a whole epoch. The last loss is ln 10, the cross-entropy of a uniform guess among ten classes, and the
 # validation accuracy is that of chance: after one epoch this network has learned **nothing**.
 #
 # Re-initialising the convolutions with Kaiming's scheme — made for ReLU, and applied with `apply` —
@@ -492,10 +491,10 @@ with torch.no_grad():
 # %% [markdown]
 # Averaged over draws, Kaiming does roughly what it promises: with circular padding the root mean
 # square stays within about 10% of the input's 0.48 through all five blocks (100 draws are a small
-# sample of a quantity with a long tail), and with zero padding it ends about 10% lower. A single
-# draw, though — and a network is a single draw — lands anywhere from a quarter to several times the
-# input's value. Initialisation sets a sensible order of magnitude *on average*, at the start; it
-# does not hold the scale of one network, nor during training.
+# sample of a quantity with a long tail), and with zero padding it drifts down, ending about 10%
+# lower. A single draw, though — and a network is a single draw — lands anywhere from a quarter to
+# several times the input's value. Initialisation sets a sensible order of magnitude *on average*,
+# at the start; it does not hold the scale of one network, nor during training.
 #
 # ## 10. From scratch: how `nn.Module` finds your layers
 #
