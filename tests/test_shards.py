@@ -122,3 +122,36 @@ def test_merge_refuses_a_student_graded_twice(graded, tmp_path):
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert "handed in 01_nn_module in more than one shard" in done.stdout
+
+
+def test_slurm_array_task_runs_its_shard(tmp_path):
+    """deploy/slurm/autograde.sbatch, run as Slurm runs array task 1 of 2, calls the grader with
+    --shard 1/2 (an empty submissions folder stops it right after the arguments parse)."""
+    import os
+
+    env = {**os.environ, "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_ID": "1",
+           "SLURM_ARRAY_TASK_MIN": "0", "SLURM_CPUS_PER_TASK": "1", "COURSE_DIR": str(REPO_ROOT)}
+    (tmp_path / "empty").mkdir()
+    done = subprocess.run(["bash", str(REPO_ROOT / "deploy" / "slurm" / "autograde.sbatch"), ASSIGNMENT,
+                           str(tmp_path / "empty"), str(tmp_path / "out")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "No submissions" in done.stdout, done.stdout + done.stderr
+    env["SLURM_ARRAY_TASK_MIN"] = "1"
+    done = subprocess.run(["bash", str(REPO_ROOT / "deploy" / "slurm" / "autograde.sbatch"), ASSIGNMENT,
+                           str(tmp_path / "empty"), str(tmp_path / "out")], env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and "0-based" in done.stderr
+
+
+def test_kubernetes_indexed_job_runs_one_shard_per_index():
+    import yaml
+
+    job = yaml.safe_load((REPO_ROOT / "deploy" / "kubernetes" / "autograde-job.yaml").read_text())
+    spec = job["spec"]
+    container = spec["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == spec["parallelism"] == int(env["SHARDS"])
+    command = " ".join(container["args"])
+    assert '--shard "$JOB_COMPLETION_INDEX/$SHARDS"' in command and "grader autograde" in command
+    merge = yaml.safe_load((REPO_ROOT / "deploy" / "kubernetes" / "merge-job.yaml").read_text())
+    assert "grader merge" in " ".join(merge["spec"]["template"]["spec"]["containers"][0]["args"])
