@@ -66,6 +66,7 @@ MAKEFILE = '''\
 # open JupyterLab on lecture 1. Your work lives in work/ only.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 BIN := $(CURDIR)/.venv/bin
+LAB_ARGS ?=  # more options for jupyter lab, e.g. --no-browser --port=8890
 STAMP := .venv/.installed
 
 .PHONY: course setup
@@ -81,7 +82,7 @@ course: $(STAMP)
 \tfor f in lectures/*.ipynb; do [ -e work/lectures/lecture_$$(basename $$f) ] || cp $$f work/lectures/lecture_$$(basename $$f); done
 \tfor d in assignments/*/; do [ -e work/$$(basename $$d) ] || cp -r $$d work/$$(basename $$d); done
 \tPATH="$(BIN):$$PATH" PYTHONPATH="$(CURDIR)" JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config" \\
-\t  jupyter lab --allow-root --ServerApp.root_dir=$(CURDIR) --config=jupyter_server_config.py
+\t  jupyter lab --allow-root --ServerApp.root_dir=$(CURDIR) --config=jupyter_server_config.py $(LAB_ARGS)
 '''
 
 README = '''\

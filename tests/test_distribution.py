@@ -3,6 +3,7 @@ and the released notebooks run their setup from the distribution alone."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -123,16 +124,19 @@ def test_released_setup_cells_run_from_the_distribution_alone(dist):
     assert "grader.checks" in done.stdout and "grader.device" in done.stdout
 
 
-def test_students_lab_has_no_instructor_tools(dist):
-    """The distribution's JupyterLab, started as its Makefile starts it: no Formgrader server
-    extension, and the Create Assignment and Course List plugins disabled."""
+def test_make_course_opens_the_students_lab_without_instructor_tools(dist):
+    """The distribution's `make course` (with this environment standing in for the one it would
+    install): copies into work/, JupyterLab on lecture 1, the concise Validate, no Formgrader
+    server extension, the Create Assignment and Course List plugins disabled."""
+    (dist / ".venv").mkdir()
+    (dist / ".venv" / "bin").symlink_to(Path(sys.executable).parent)
+    (dist / ".venv" / ".installed").touch()  # newer than requirements.txt: nothing to install
+    os.utime(dist / "requirements.txt", (0, 0))
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(dist), "JUPYTER_CONFIG_PATH": str(dist / "jupyter-config")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         "--ServerApp.token=dist", f"--ServerApp.root_dir={dist}", "--allow-root",
-         "--config=jupyter_server_config.py", f"--LabApp.workspaces_dir={dist.parent / 'ws'}"],
-        cwd=dist, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ["make", "course", f"LAB_ARGS=--no-browser --port={port} --ip=127.0.0.1 --ServerApp.token=dist "
+                           f"--LabApp.workspaces_dir={dist.parent / 'ws'}"],
+        cwd=dist, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
@@ -140,19 +144,24 @@ def test_students_lab_has_no_instructor_tools(dist):
                 page = urllib.request.urlopen(f"{base}/lab?token=dist", timeout=5).read().decode()
                 break
             except OSError:
-                assert server.poll() is None, "JupyterLab exited"
+                assert server.poll() is None, "make course exited"
                 time.sleep(0.5)
+        assert (dist / "work" / "lectures" / "lecture_01_nn_module.ipynb").is_file()
+        first = released_assignments()[0]
+        assert (dist / "work" / first / f"{first}.ipynb").read_bytes() == \
+            (dist / "assignments" / first / f"{first}.ipynb").read_bytes()
+        opened = urllib.request.urlopen(f"{base}/?token=dist", timeout=30)
+        assert opened.url.split("?")[0].endswith("/lab/tree/work/lectures/lecture_01_nn_module.ipynb")
         config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S).group(1))
         assert {"@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:course-list"} <= set(config["disabledExtensions"])
         with pytest.raises(urllib.error.HTTPError) as formgrader:
             urllib.request.urlopen(f"{base}/formgrader?token=dist", timeout=30)
         assert formgrader.value.code == 404
-        validate = urllib.request.Request(
-            f"{base}/assignments/validate?token=dist", method="POST",
-            data=f"path=assignments/{released_assignments()[0]}/{released_assignments()[0]}.ipynb".encode())
+        validate = urllib.request.Request(f"{base}/assignments/validate?token=dist", method="POST",
+                                          data=f"path=work/{first}/{first}.ipynb".encode())
         reply = json.loads(urllib.request.urlopen(validate, timeout=300).read())
         assert reply["success"], reply
         assert reply["value"]["failed"][0]["source"].startswith("Part 1 — ")  # the concise Validate
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
