@@ -7,6 +7,7 @@
     autograde ASSIGNMENT DIR     grade a folder of submissions; print scores, write a CSV
     demo [ASSIGNMENT]            grade a class built from the solution and the mistake bank
     bank [ASSIGNMENT...]         grade the mistake banks and check every entry's expectation
+    mutants [ASSIGNMENT...]      mutation analysis of the tests (score >= 90 % or exit 1)
     publish [--course DIR]       register and release every assignment to the exchange, copy the
                                  lectures into work/lectures/ (what `make course` runs)
     distribution OUTDIR          build what students of a graded course receive (no solutions)
@@ -200,6 +201,25 @@ def cmd_bank(args) -> int:
     return 1 if failures else 0
 
 
+def cmd_mutants(args) -> int:
+    """Mutation analysis of each assignment's tests; exit 1 when one scores under 90 %."""
+    from grader.mutants import REQUIRED_SCORE, run_mutants
+
+    failures = 0
+    for assignment in args.assignments or assignment_names():
+        report = run_mutants(assignment, jobs=args.jobs, limit=args.limit,
+                             sandboxed=not args.unsafe_no_sandbox)
+        for mutant in report.survived:
+            print(f"SURVIVED {mutant.id}\n{mutant.diff}")
+        for mutant, reason in report.equivalent:
+            print(f"equivalent {mutant.id}: {reason}")
+        for mutant_id in report.stale_equivalences:
+            print(f"note: {mutant_id} is recorded as equivalent but no longer survives (remove it)")
+        print(report.summary() + ("" if report.score >= REQUIRED_SCORE else f"  BELOW {REQUIRED_SCORE:.0%}"))
+        failures += report.score < REQUIRED_SCORE
+    return 1 if failures else 0
+
+
 def cmd_publish(args) -> int:
     """Register every assignment's notebooks, release them to the exchange, copy the lectures."""
     from grader.course import publish
@@ -269,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("bank", help="check every mistake-bank entry's expectation")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(run=cmd_bank)
+    p = verbs.add_parser("mutants", help="mutation analysis: do the tests catch small changes of the solution?")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--jobs", type=int, default=None, help="parallel workers (default: the CPU cores)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N mutants (a quick look)")
+    p.add_argument("--unsafe-no-sandbox", action="store_true", help="run mutants without the sandbox")
+    p.set_defaults(run=cmd_mutants)
     p = verbs.add_parser("publish", help="release all assignments to the local exchange")
     p.add_argument("--course", help="the course folder (default: this repository)")
     p.set_defaults(run=cmd_publish)

@@ -15,7 +15,7 @@ from grader.paths import REPO_ROOT, STUDENT_WORK_DIR, WORK_AREA
 COURSE_ID = "pytorch-course"
 # Files in solutions/<assignment>/ that are instructor-only and must never be released:
 # the mistake bank and the notebook's text source.
-INSTRUCTOR_ONLY_FILES = ["mistake_bank.py", "*.nb.py"]
+INSTRUCTOR_ONLY_FILES = ["mistake_bank.py", "mutants.py", "*.nb.py"]
 # Seconds a single cell may run. A cold `import torch` takes a few seconds on a busy
 # two-core machine; one minute leaves room for that and still stops an infinite loop.
 CELL_TIMEOUT_S = 60

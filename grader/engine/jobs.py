@@ -45,6 +45,15 @@ class Job:
                 "file_bytes": limits.file_bytes, "threads": 1,
                 "stop_on_test_failure": self.stop_on_test_failure}
 
+    def deadline_s(self, limits) -> float:
+        return len(self.cells) * (limits.cell_timeout_s + 15) + 30
+
+    def parse(self, message: dict) -> "Outcome":
+        return Outcome.from_message(message)
+
+    def failed(self, detail: str) -> "Outcome":
+        return Outcome.failed(detail)
+
     def key(self) -> str:
         """Identifies what runs: equal keys, equal outcomes (grading is deterministic)."""
         digest = hashlib.sha256(json.dumps(self.cells, sort_keys=True).encode())
@@ -130,3 +139,29 @@ def apply_outcome(nb: NotebookNode, outcome: Outcome, void_tests: list[str] = ()
                 cell.outputs = [from_dict(_error("NotRun", "this cell did not run: an earlier cell "
                                                            f"stopped the notebook ({outcome.detail})"))]
     return nb
+
+
+@dataclass
+class VariantsJob:
+    """Mutation analysis: ``prefix`` cells run once, then each variant (the rest of the notebook,
+    with one cell changed) runs alone from that state and is judged killed or survived."""
+
+    prefix: list[dict]
+    variants: list[list[dict]]
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def message(self, workdir: str, limits, wipe: list[str]) -> dict:
+        return {"mode": "variants", "prefix": self.prefix, "variants": self.variants, "cwd": workdir, "wipe": wipe,
+                "cell_timeout_s": limits.cell_timeout_s, "memory_bytes": limits.address_space_bytes,
+                "cpu_seconds": limits.cpu_seconds * (1 + len(self.variants)), "file_bytes": limits.file_bytes,
+                "threads": 1}
+
+    def deadline_s(self, limits) -> float:
+        cells = len(self.prefix) + sum(len(v) for v in self.variants)
+        return cells * (limits.cell_timeout_s + 2) + 60
+
+    def parse(self, message: dict) -> dict:
+        return message
+
+    def failed(self, detail: str) -> dict:
+        return {"error": detail}

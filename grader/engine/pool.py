@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grader.engine import sandbox as sb
-from grader.engine.jobs import Job, Outcome
+from grader.engine.jobs import Job, Outcome, VariantsJob
 
 STARTUP_TIMEOUT_S = 180
 
@@ -85,12 +85,12 @@ class Slot:
         except OSError:
             return ""
 
-    def run(self, job: Job) -> Outcome:
+    def run(self, job: Job | VariantsJob) -> Outcome | dict:
         if self.process is None or self.process.poll() is not None:
             self.start()
         self._prepare_scratch(job)
         message = job.message(self.workdir, self.limits, wipe=[] if not self.sandboxed else ["/tmp", "/dev/shm"])
-        deadline = time.monotonic() + len(job.cells) * (self.limits.cell_timeout_s + 15) + 30
+        deadline = time.monotonic() + job.deadline_s(self.limits)
         try:
             self.process.stdin.write((json.dumps(message) + "\n").encode())
             self.process.stdin.flush()
@@ -100,8 +100,8 @@ class Slot:
         if line is None:
             detail = self._log_tail().strip().splitlines()[-1:] or ["no answer"]
             self.stop()  # replaced on the next run
-            return Outcome.failed(f"the grading sandbox died while running this notebook ({detail[0][:200]})")
-        return Outcome.from_message(json.loads(line))
+            return job.failed(f"the grading sandbox died while running this notebook ({detail[0][:200]})")
+        return job.parse(json.loads(line))
 
     def _prepare_scratch(self, job: Job) -> None:
         for child in self.scratch.iterdir():

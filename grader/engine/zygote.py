@@ -64,22 +64,29 @@ def _set_child_limits(job: dict) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
 
-def _child(job: dict, commands: int, results: int) -> None:
-    """Runs in the forked child: execute cells as they arrive, answer each with its outputs."""
+def _prepare_child(job: dict, keep: tuple[int, ...]) -> None:
+    """A forked child's process state: its own session, output to a log file, only ``keep`` open."""
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     log = os.open(os.path.join(job["cwd"], OUTPUT_LOG), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    os.closerange(3, commands)
-    os.closerange(commands + 1, results)
-    os.closerange(results + 1, 4096)
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 4096)
     os.chdir(job["cwd"])
     _set_child_limits(job)
     import torch
 
     torch.set_num_threads(job.get("threads", 1))
+
+
+def _child(job: dict, commands: int, results: int) -> None:
+    """Runs in the forked child: execute cells as they arrive, answer each with its outputs."""
+    _prepare_child(job, keep=(commands, results))
     from grader.engine.executor import Cell, NotebookExecutor
 
     executor = NotebookExecutor(job.get("cell_timeout_s", 60))
@@ -293,6 +300,90 @@ def _log_tail(cwd: str) -> str:
         return ""
 
 
+def _variant_child(executor, variant: list[dict], report: int) -> None:
+    """In a grandchild: run one variant's cells after the shared prefix; report killed or survived."""
+    os.setpgid(0, 0)
+    from grader.engine.executor import Cell
+
+    verdict = {"killed": False}
+    for index, cell in enumerate(variant):
+        result = executor.run(Cell(cell["kind"], cell["source"]))
+        outputs = {"outputs": result.outputs}
+        if cell["kind"] in ("test", "hidden_test") and _failed(outputs):
+            error = next((o for o in result.outputs if o["output_type"] == "error"), None)
+            verdict = {"killed": True, "cell": index,
+                       "why": f"{error['ename']}: {error['evalue']}"[:300] if error else "partial credit"}
+            break
+    os.write(report, (json.dumps(verdict) + "\n").encode())
+    os._exit(0)
+
+
+def _variants_child(job: dict, results: int) -> None:
+    """In the child: run the shared prefix once, then fork one grandchild per variant."""
+    from grader.engine.executor import Cell, NotebookExecutor
+
+    executor = NotebookExecutor(job.get("cell_timeout_s", 60))
+    for index, cell in enumerate(job["prefix"]):
+        result = executor.run(Cell(cell["kind"], cell["source"]))
+        if cell["kind"] == "setup":
+            executor.note_imported_checks()
+        if cell["kind"] in ("test", "hidden_test") and _failed({"outputs": result.outputs}):
+            os.write(results, (json.dumps({"prefix_failed": index, "outputs": result.outputs}) + "\n").encode())
+            os._exit(0)
+    verdicts = []
+    for variant in job["variants"]:
+        report_r, report_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(report_r)
+            try:
+                _variant_child(executor, variant, report_w)
+            finally:
+                os._exit(70)
+        os.close(report_w)
+        line = _LineReader(report_r).read(time.monotonic() + len(variant) * (job.get("cell_timeout_s", 60) + 2))
+        os.close(report_r)
+        if line:
+            verdicts.append(json.loads(line))
+        else:
+            verdicts.append({"killed": True, "cell": None,
+                             "why": "timed out" if line is None else "the process died"})
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    os.write(results, (json.dumps({"verdicts": verdicts}) + "\n").encode())
+    os._exit(0)
+
+
+def run_variants(job: dict, own_pid_namespace: bool) -> dict:
+    """Mutation analysis: one prefix of cells, then many variants of the rest, each judged alone."""
+    start = time.perf_counter()
+    results_r, results_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(results_r)
+            _prepare_child(job, keep=(results_w,))
+            _variants_child(job, results_w)
+        finally:
+            os._exit(70)
+    os.close(results_w)
+    budget = (len(job["prefix"]) + sum(len(v) for v in job["variants"])) * (job.get("cell_timeout_s", 60) + 2) + 30
+    line = _LineReader(results_r).read(time.monotonic() + budget)
+    os.close(results_r)
+    _kill_everything_else(own_pid_namespace, pid)
+    for folder in [job["cwd"], *job.get("wipe", [])]:
+        _empty(folder)
+    answer = json.loads(line) if line else {"error": "the mutant runner did not answer"}
+    answer["seconds"] = round(time.perf_counter() - start, 3)
+    return answer
+
+
 def main() -> None:
     own_pid_namespace = "--pid-namespace" in sys.argv
     channel_in = os.fdopen(os.dup(0), "r")
@@ -308,7 +399,8 @@ def main() -> None:
         job = json.loads(line)
         if job is None:
             break
-        channel_out.write(json.dumps(run_job(job, own_pid_namespace)) + "\n")
+        runner = run_variants if job.get("mode") == "variants" else run_job
+        channel_out.write(json.dumps(runner(job, own_pid_namespace)) + "\n")
         channel_out.flush()
 
 
