@@ -550,8 +550,9 @@ print("gradient of w:", affine.w.data.grad)
 #   of the real parameter.
 # - The toy also stores the attribute in the instance `__dict__`. `nn.Module.__setattr__` does not:
 #   a parameter lives **only** in `_parameters`, and `self.weight` is found by `Module.__getattr__`,
-#   which Python calls only when the normal lookup fails. That is how the module keeps control of
-#   every later assignment to the name, such as a plain tensor where a parameter is registered.
+#   which Python calls only when the normal lookup fails. `_parameters` is the one place the
+#   parameter lives, so `parameters()`, `state_dict()`, `.to()` and later assignments to the name all
+#   go through it; `__setattr__` refuses to put a plain tensor under a registered parameter's name.
 
 # %%
 real = nn.Linear(3, 3)
