@@ -73,7 +73,8 @@ def _error_summary(log: str) -> str:
 
 
 class GradingRun:
-    def __init__(self, assignment: str, workdir: Path, cell_timeout_s: int = CELL_TIMEOUT_S):
+    def __init__(self, assignment: str, workdir: Path, cell_timeout_s: int = CELL_TIMEOUT_S,
+                 stock_nbgrader: bool = False):
         self.assignment = assignment
         self.workdir = Path(workdir).resolve()
         if self.workdir.exists():
@@ -85,6 +86,9 @@ class GradingRun:
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         self.cell_timeout_s = cell_timeout_s
         self.config = course_config(self.workdir, cell_timeout_s)
+        self.stock_nbgrader = stock_nbgrader
+        if stock_nbgrader:  # nbgrader's own Execute in a plain kernel, one student after another (benchmarks)
+            del self.config.Autograde["autograde_preprocessors"]
         self.coursedir = CourseDirectory(config=self.config)
         self.api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
         outcome = self.api.generate_assignment(assignment)
@@ -148,9 +152,10 @@ class GradingRun:
         """Autograde every submitted student, generate their feedback, read the gradebook.
 
         ``jobs``: notebooks run at once (default: the machine's cores)."""
-        predicted = [job for student in self.students if (job := self._predicted_job(student))]
-        nbgrader_execute.precompute(predicted, parallel=jobs or os.cpu_count() or 1,
-                                    cell_timeout_s=self.cell_timeout_s)
+        if not self.stock_nbgrader:
+            predicted = [job for student in self.students if (job := self._predicted_job(student))]
+            nbgrader_execute.precompute(predicted, parallel=jobs or os.cpu_count() or 1,
+                                        cell_timeout_s=self.cell_timeout_s)
         errors = {}
         for student in self.students:
             if progress:
