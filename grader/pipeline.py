@@ -185,8 +185,11 @@ class GradingRun:
                         for grade in nb.grades:
                             cells[grade.name] = CellGrade(grade.name, grade.score, grade.max_score)
         feedback = self._student_dir("feedback", student) / self.notebook_name.replace(".ipynb", ".html")
+        flags = self._flags(student)
+        if error is None and not feedback.exists():  # graded but no feedback: never silently
+            flags.append("no feedback page could be produced for this submission")
         return StudentResult(student, score, max_score, cells,
-                             feedback if feedback.exists() else None, error, self._flags(student))
+                             feedback if feedback.exists() else None, error, flags)
 
     def _flags(self, student: str) -> list[str]:
         """Why an instructor should look at this submission (tampering, the static scan, a crash)."""
