@@ -42,6 +42,14 @@ BANK = [
           {"replace_head": Replace(_NEW_LINEAR + "    setattr(parent, attribute, new)\n",
                                    "    old.out_features = num_classes\n")},
           message="the old head was edited", fails=("test_replace_head", "test_replace_head_hidden")),
+    Wrong("new_head_keeps_old_weights",
+          "copies the old head's weights into the new one for the classes they share (found by the blind check)",
+          {"replace_head": Replace("    setattr(parent, attribute, new)\n", """    with torch.no_grad():
+        k = min(num_classes, old.out_features)
+        new.weight[:k] = old.weight[:k]
+    setattr(parent, attribute, new)
+""")},
+          message="it must be freshly initialised", fails=("test_replace_head_hidden",)),
     Wrong("new_head_default_dtype",
           "builds the new head with nn.Linear's defaults and moves it to the device only",
           {"replace_head": Replace(_NEW_LINEAR, '''    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None).to(old.weight.device)
@@ -84,7 +92,12 @@ BANK = [
           "keeps only the backbone's BatchNorm layers in eval mode, leaving Dropout and StochasticDepth training",
           {"freeze_backbone": Replace("if m not in head_modules and not list(m.children())]",
                                       "if m not in head_modules and isinstance(m, nn.modules.batchnorm._BatchNorm)]")},
-          message="only BatchNorm was put in eval mode", fails=("test_freeze_backbone_hidden",)),
+          message="only some kinds of layers were put in eval mode", fails=("test_freeze_backbone_hidden",)),
+    Wrong("batchnorm2d_and_dropout_only",
+          "keeps only the backbone's nn.BatchNorm2d and nn.Dropout layers in eval mode (found by the blind check)",
+          {"freeze_backbone": Replace("if m not in head_modules and not list(m.children())]",
+                                      "if m not in head_modules and isinstance(m, (nn.BatchNorm2d, nn.Dropout))]")},
+          message="only some kinds of layers were put in eval mode", fails=("test_freeze_backbone_hidden",)),
     Wrong("frozen_batchnorm_swap",
           "swaps each backbone BatchNorm2d for torchvision's FrozenBatchNorm2d, which drops num_batches_tracked",
           {"freeze_backbone": Replace(_HOOK, '''    from torchvision.ops import FrozenBatchNorm2d
@@ -164,7 +177,7 @@ BANK = [
                       "    was_training = model.training\n"),
               Replace("        for module, training in modes.items():\n            module.training = training\n",
                       "        model.train(was_training)\n")]},
-          message="only the model's own flag was restored", fails=("test_extract_features_hidden",)),
+          message="instead of restoring each module's own flag", fails=("test_extract_features_hidden",)),
     Wrong("mode_not_restored",
           "leaves the backbone in eval mode",
           {"extract_features": Replace("        for module, training in modes.items():\n            module.training = training\n",
@@ -231,6 +244,15 @@ BANK = [
           {"predict": [Replace("    transform = weights.transforms()\n", "    transform = CourseNet_Weights.DEFAULT.transforms()\n"),
                        Replace('categories = weights.meta["categories"]', 'categories = CourseNet_Weights.DEFAULT.meta["categories"]')]},
           message="the course weights' transforms or categories were used", fails=("test_predict_hidden",)),
+    Wrong("predict_records_gradients",
+          "runs the model without inference_mode or no_grad (found by the blind check)",
+          {"predict": Replace("    with torch.inference_mode():\n        scores = model(batch.to(next(model.parameters()).device))\n",
+                              "    scores = model(batch.to(next(model.parameters()).device))\n")},
+          message="with gradient recording on", fails=("test_predict_hidden",)),
+    Wrong("params_as_generators",
+          "gives each group a generator of parameters instead of a list (found by the blind check)",
+          {"parameter_groups": Replace('[{"params": params,', '[{"params": (p for p in params),')},
+          message="expected a list", fails=("test_parameter_groups", "test_parameter_groups_hidden")),
     Wrong("predict_mode_not_restored",
           "switches the model to eval mode and leaves it there",
           {"predict": Replace("    model.train(was_training)\n", "")},
