@@ -13,8 +13,8 @@ touch them. Before every test cell the executor
   objects it captured before any student code ran, and checks that neither they nor their code
   objects were replaced (a replacement is reported as tampering);
 * removes trace and profile functions, and gives the cell pristine builtins;
-* runs a cell that holds hidden tests in a throwaway copy of the namespace, so what it defines
-  (hidden helpers, hidden inputs) is out of reach of later answer cells.
+* removes, after a cell that holds hidden tests, every name it defined or rebound, so hidden
+  helpers and hidden inputs are out of reach of later answer cells.
 
 After each test cell it runs a canary, a check that must fail; a canary that passes means that
 student code suppresses failures, and is reported as tampering.
@@ -38,6 +38,9 @@ MAX_STREAM_CHARS = 20_000
 TRUNCATED_NOTE = "\n... (output truncated: {n} more characters)\n"
 WARNING_PREFIX = "Note (costs no points): "
 CANARY_TOKEN_PREFIX = "canary-"
+
+
+_ABSENT = object()
 
 
 class CellTimeoutError(BaseException):
@@ -238,7 +241,10 @@ class NotebookExecutor:
         sys.setprofile(None)
         threading.settrace(None)
         threading.setprofile(None)
-        namespace = dict(self.namespace) if cell.kind == "hidden_test" else self.namespace
+        namespace = self.namespace
+        # A hidden-test cell runs in the notebook's namespace (so what it defines is found in
+        # __main__, e.g. by pickle), and afterwards every name it added or rebound is put back.
+        before = dict(namespace) if cell.kind == "hidden_test" else None
         namespace["__builtins__"] = dict(self._pristine_builtins)
         filename = f"<test cell {self.execution_count}>"
         tree = ast.parse(cell.source, filename)
@@ -264,6 +270,12 @@ class NotebookExecutor:
                 self._add_error(etype, value, tb.tb_next if tb else None)
             finally:
                 sys.stderr = stderr
+                if before is not None:
+                    for name in [n for n in namespace if n not in before]:
+                        del namespace[name]
+                    for name, value in before.items():
+                        if namespace.get(name, _ABSENT) is not value:
+                            namespace[name] = value
                 self.namespace["__builtins__"] = builtins
                 linecache.cache.pop(filename, None)
                 del tree
