@@ -8,7 +8,8 @@
     demo [ASSIGNMENT]            grade a class built from the solution and the mistake bank
     bank [ASSIGNMENT...]         grade the mistake banks and check every entry's expectation
     mutants [ASSIGNMENT...]      mutation analysis of the tests (score >= 90 % or exit 1)
-    publish [--course DIR]       register and release every assignment to the exchange, copy the
+    publish [--course DIR] [ASSIGNMENT...]
+                                 register and release every assignment to the exchange, copy the
                                  lectures into work/lectures/ (what `make course` runs)
     distribution OUTDIR          build what students of a graded course receive (no solutions)
     autograde ... --shard K/N    grade one shard of the class (several machines: deploy/)
@@ -224,7 +225,7 @@ def cmd_publish(args) -> int:
     """Register every assignment's notebooks, release them to the exchange, copy the lectures."""
     from grader.course import publish
 
-    return publish(Path(args.course) if args.course else REPO_ROOT)
+    return publish(Path(args.course) if args.course else REPO_ROOT, args.assignments or None)
 
 
 def cmd_merge(args) -> int:
@@ -297,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=cmd_mutants)
     p = verbs.add_parser("publish", help="release all assignments to the local exchange")
     p.add_argument("--course", help="the course folder (default: this repository)")
+    p.add_argument("assignments", nargs="*", help="only these (default: every assignment)")
     p.set_defaults(run=cmd_publish)
     p = verbs.add_parser("distribution", help="build the student distribution of a graded course")
     p.add_argument("outdir", help="a new folder")

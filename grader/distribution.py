@@ -56,6 +56,9 @@ c.ServerApp.jpserver_extensions = {
 # The instructor-only plugins of nbgrader's lab extension (Create Assignment, Course List) are
 # disabled in jupyter-config/labconfig/page_config.json, on JUPYTER_CONFIG_PATH (see Makefile).
 c.LabApp.default_url = "/lab/tree/work/lectures/lecture_01_nn_module.ipynb"
+# Offline: no news feed, no update check, no prompt for them.
+c.LabApp.news_url = None
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 '''
 
 PAGE_CONFIG = {"disabledExtensions": {"@jupyter/nbgrader:create-assignment": True,

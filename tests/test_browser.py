@@ -6,7 +6,7 @@ with the course's config, and Chromium (the system's, driven by Playwright) play
 * the student: lecture 1 opens by itself; Nbgrader → Assignment List → Fetch; open the
   notebook, run its setup, answer part 5, run its visible test; Validate (concise: part and
   verdict); Submit; later Fetch Feedback and find the feedback, which names each part;
-* the instructor, in Formgrader: Collect, Autograde, open the submission for manual grading,
+* the instructor, in Formgrader: Collect, Autograde, a manual comment in the grading view,
   Generate feedback, Release feedback; then `nbgrader export` (Formgrader 0.9.6 has no export
   button) gives the CSV with the same score as the gradebook.
 
@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ TOKEN = "browser-test-token"
 ASSIGNMENT = "01_nn_module"
 # Part 5 (count_parameters) stands alone: its answer and visible test need only the setup cell.
 SETUP, ANSWER_CELL, VISIBLE_TEST = 1, 19, 20
+MANUAL_COMMENT = "Counted every value of every parameter: well done."
 ANSWER = "def count_parameters(model):\n    return sum(p.numel() for p in model.parameters())\n"
 # The network is closed and the profile fresh: nothing for Chromium to fetch or sync.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -69,6 +71,7 @@ def browser(course):
         pytest.skip("no Chromium on this machine (`make test` installs Debian's chromium with "
                     "apt-get where it can; Playwright cannot download its own browsers offline)")
     root, _ = course
+    expect.set_options(timeout=90_000)  # two busy cores: a kernel or a page can take a while
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     with running_lab(root, TOKEN, ARTIFACTS / "jupyterlab.log") as base, \
@@ -116,6 +119,13 @@ def formgrader_action(page, cell, shot, name) -> str:
     modal.locator(".modal-footer button").click()
     expect(page.locator("#success-modal")).to_have_count(0)
     return text
+
+
+def manual_comment(root):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / '.course' / 'gradebook.db'}", "pytorch-course") as gradebook:
+        return gradebook.find_comment("count_parameters", ASSIGNMENT, ASSIGNMENT, getpass.getuser()).manual_comment
 
 
 def test_student_lands_on_their_copy_of_lecture_1(browser):
@@ -197,7 +207,15 @@ def test_instructor_grades_in_formgrader(browser, course):
     page.locator("td a", has_text=re.compile("Submission #")).first.click()
     expect(page.locator(".nbgrader_cell").first).to_be_visible()
     expect(page.locator("body")).to_contain_text("count_parameters")
+    # A manual comment on the answer, saved by Formgrader when the field loses focus.
+    comment = page.locator("#count_parameters-comment")
+    comment.fill(MANUAL_COMMENT)
+    comment.blur()
     shot(page, "manual-grading")
+    deadline = time.monotonic() + 60
+    while manual_comment(root) != MANUAL_COMMENT:
+        assert time.monotonic() < deadline, "Formgrader did not save the manual comment"
+        time.sleep(0.5)
 
     page.goto(f"{base}/formgrader/manage_assignments?token={TOKEN}")
     formgrader_action(page, row.locator("td.generate-feedback"), shot, "feedback-generated")
@@ -220,6 +238,7 @@ def test_student_fetches_feedback_naming_each_part(browser, course):
     text = feedback[0].read_text()
     contents = notebooks.visible_text(text[text.index('id="toc"'):text.index("</ol>")])
     assert "Part 5 — counting parameters: visible tests (Score: 1.0 / 1.0)" in contents
+    assert MANUAL_COMMENT in notebooks.visible_text(text)  # the instructor's manual comment
 
 
 def test_grades_export_and_nothing_committed_changed(browser, course):

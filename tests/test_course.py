@@ -35,7 +35,7 @@ def nbgrader(*args, cwd):
 def course(tmp_path_factory):
     root = make_course_copy(tmp_path_factory.mktemp("course") / "pytorch-course")
     committed = fingerprint(root)
-    done = subprocess.run([sys.executable, "-m", "grader", "publish", "--course", str(root)],
+    done = subprocess.run([sys.executable, "-m", "grader", "publish", "--course", str(root), ASSIGNMENT],
                           cwd=root, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     return root, committed
