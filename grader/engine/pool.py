@@ -138,6 +138,9 @@ class Engine:
                 "sandbox lets it read solutions and change grades; pass --unsafe-no-sandbox only for "
                 "submissions you trust.")
         self.sandboxed, self.limits = sandboxed, limits
+        if sandboxed:  # notebooks cannot generate their data in the read-only sandbox: do it now
+            from courselib.prepare import prepare_course_data
+            prepare_course_data()
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.slots = [Slot(i, sandboxed, limits) for i in range(self.jobs)]
         self._free: queue.Queue[Slot] = queue.Queue()
