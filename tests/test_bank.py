@@ -39,3 +39,40 @@ def test_feedback_says_which_device_graded(assignment, graded_class):
 
     feedback = visible_text(graded_class(assignment).results["solution"].feedback_text())
     assert "Graded on: cpu (CPU)" in feedback or "Graded on: cuda" in feedback
+
+
+def _part(test_cell: str) -> str:
+    """The part a test cell belongs to: test_X and test_X_hidden both test part X."""
+    return test_cell.removeprefix("test_").removesuffix("_hidden")
+
+
+@pytest.mark.parametrize("assignment", assignment_names())
+def test_one_mistake_costs_only_the_part_it_is_about(assignment, graded_class):
+    """Credit per clause: a single-mistake submission loses points only in its own part."""
+    graded = graded_class(assignment)
+    leaks = {}
+    for entry in load_bank(assignment):
+        if isinstance(entry, Wrong) and entry.fails:
+            parts = {_part(cell) for cell in entry.fails}
+            outside = [cell for cell in graded.results[entry.name].lost_cells if _part(cell) not in parts]
+            if outside:
+                leaks[entry.name] = outside
+    assert leaks == {}
+
+
+@pytest.mark.parametrize("assignment", assignment_names())
+def test_no_feedback_names_another_entrys_mistake(assignment, graded_class):
+    """A named mistake is the right one: no wrong entry's feedback carries another entry's message."""
+    from grader.notebooks import visible_text
+
+    graded = graded_class(assignment)
+    wrong = [e for e in load_bank(assignment) if isinstance(e, Wrong)]
+    misnamed = {}
+    for entry in wrong:
+        text = visible_text(graded.results[entry.name].feedback_text())
+        others = {other.message for other in wrong
+                  if other.message not in entry.message and entry.message not in other.message}
+        named = sorted(message for message in others if message in text)
+        if named:
+            misnamed[entry.name] = named
+    assert misnamed == {}
