@@ -150,8 +150,7 @@ class Engine:
 
     @property
     def description(self) -> str:
-        cgroups = any(s.cgroup is not None and s.cgroup.active for s in self.slots)
-        return sb.describe(self.sandboxed, cgroups)
+        return sb.describe(self.sandboxed, sb.cgroups_available())
 
     def run(self, job: Job) -> Outcome:
         slot = self._free.get()

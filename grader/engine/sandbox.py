@@ -176,6 +176,15 @@ class Cgroup:
                     time.sleep(0.02)
 
 
+@functools.cache
+def cgroups_available() -> bool:
+    """Whether this process can make the cgroups that bound a sandbox's memory and processes."""
+    probe = Cgroup(f"grader-probe-{os.getpid()}", Limits())
+    available = probe.active
+    probe.close()
+    return available
+
+
 def describe(sandboxed: bool, cgroup_active: bool) -> str:
     if not sandboxed:
         return "NO SANDBOX (--unsafe-no-sandbox): submissions ran with the grader's own rights"
