@@ -1,13 +1,22 @@
 """The course's grading harness, built on nbgrader.
 
-Modules:
-    config      nbgrader settings for this repository's layout (one source of truth)
-    checks      assertions that tests call; failures say expected vs got and name the mistake
+What a student's kernel imports (the in-notebook runtime, shipped to students on its own by
+``python -m grader distribution``): only these two modules, dependency-light.
+    checks      assertions that tests call; failures say expected vs got and name the mistake;
+                ``Clauses`` for credit per contract clause
     device      the device grading runs on (CUDA when present) and how tests move data there
-    feedback    the preprocessor that keeps hidden-test code out of feedback
-    notebooks   reading solution/release notebooks and building student submissions
-    pipeline    a grading run: generate, autograde, feedback and export with nbgrader's API
+
+What the instructor runs (never imported by a notebook):
+    config      nbgrader settings for this repository's layout (one source of truth)
+    engine/     the one execution engine for grading, the mistake bank and mutation analysis:
+                sandboxed fork servers (bubblewrap), guarded test cells, nbgrader's Execute replaced
+    pipeline    a grading run: generate, autograde (through the engine), feedback, export
+    feedback    what feedback shows: verdicts, never hidden tests or a submission's active HTML
     bank        the mistake bank: wrong and alternative-correct submissions per assignment
+    mutants     mutation analysis of an assignment's tests
+    shards      grading a class as shards on several machines, and merging them
+    course, lab, distribution   the live course, JupyterLab, and what students receive
+    notebooks, notebook_source, notebook_builder   notebooks and their .nb.py text sources
     cli         ``python -m grader <verb>`` for instructors
 """
 import os
