@@ -2,10 +2,10 @@
 
 nbgrader's Validate dialog shows, for every failing test cell, the cell's whole source above
 its error, and the error is the whole traceback. The course's test cells are long and their
-verdicts are one line (``grader.checks``: expected, got, the likely mistake), so this
+verdicts are short (``grader.checks``: expected, got, the likely mistake), so this
 extension serves the same ``/assignments/validate`` endpoint, for the same lab button, with
 the failing *part* ("Part 1 — ...: visible tests (test_scratch_module)") in place of the
-source and the verdict line in place of the traceback. It replaces nbgrader's
+source and the verdict (the exception message) in place of the traceback. It replaces nbgrader's
 ``validate_assignment`` server extension (``grader/jupyter_server_config.py`` switches it).
 """
 import traceback
