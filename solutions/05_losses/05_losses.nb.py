@@ -567,6 +567,9 @@ def _ce_case(what, logits, target, check_target_unchanged=False, strict=False, c
     for key, message in _CE_MISTAKES.items():
         variant = _ce_variant(logits, target, weight, ignore_index, reduction, ls, mistake=key)
         mistakes.setdefault(message, variant)
+    if ignore_index != -100 and not target.is_floating_point():
+        mistakes["the ignore_index argument was not used (-100 was hard-coded)"] = _ce_variant(
+            logits, target, weight, -100, reduction, ls)
     mistakes["reduction='sum' and 'mean' were swapped"] = _ce_variant(
         logits, target, weight, ignore_index, {"sum": "mean", "mean": "sum"}.get(reduction, reduction), ls)
     expected = value_and_grad(what, F.cross_entropy, logits, target, **options)
@@ -787,7 +790,9 @@ _BCE_MISTAKES = {
 }
 
 
-def _bce_case(what, x, t, strict=False, **options):
+def _bce_case(what, x, t, strict=False, charge_mean=False, **options):
+    if options.get("reduction", "mean") == "mean" and not charge_mean and not _bce_mean_ok:
+        return  # a wrong "mean" is charged once, in the first clause
     mistakes = {message: _bce_variant(x, t, mistake=key, **options) for key, message in _BCE_MISTAKES.items()}
     mistakes["log(sigmoid(x)) is log 0 = -inf once sigmoid rounds to 0 or 1: use logsigmoid / softplus "
              "on the logits"] = lambda v: not torch.isfinite(v).all()
@@ -808,24 +813,33 @@ _t = to_device(torch.tensor([[1.0, 0, 0, 1], [0, 0, 0, 0], [1, 1, 1, 0], [0, 1, 
 _pw = to_device(torch.tensor([3.0, 0.5, 2.0, 10.0], dtype=torch.float64))
 _wrow = to_device(torch.tensor([[1.0], [0.5], [2.0], [0.0], [1.5], [3.0]], dtype=torch.float64))
 forbidden_gate(BCE_FAMILY, "binary_cross_entropy_with_logits(logits, target)", binary_cross_entropy_with_logits, _x, _t)
+try:
+    _bce_case("", _x, _t, charge_mean=True)
+    _bce_mean_ok = True
+except CheckFailed:
+    _bce_mean_ok = False
+_pos_weight_ok = False  # set when the pos_weight clause holds: stability with pos_weight is checked only then
 clauses = Clauses(points=3)
 with clauses.clause("values and gradients for each reduction and soft targets, float32 and float64", points=1):
     for _r in ("mean", "sum", "none"):
         _bce_case(f"binary_cross_entropy_with_logits(logits (6, 4) float64, target, reduction={_r!r})", _x, _t,
-                  strict=True, reduction=_r)
-    _bce_case("binary_cross_entropy_with_logits(logits (6, 4) float32, target)", _x.float(), _t.float(), strict=True)
+                  strict=True, charge_mean=True, reduction=_r)
+    _bce_case("binary_cross_entropy_with_logits(logits (6, 4) float32, target)", _x.float(), _t.float(), strict=True,
+              charge_mean=True)
     _bce_case("binary_cross_entropy_with_logits(logits (2, 3, 4), target)", to_device(torch.randn(2, 3, 4, dtype=torch.float64)),
-              to_device(torch.rand(2, 3, 4, dtype=torch.float64)), strict=True)
+              to_device(torch.rand(2, 3, 4, dtype=torch.float64)), strict=True, charge_mean=True)
 with clauses.clause("pos_weight multiplies the positive term per label; weight broadcasts; mean over elements", points=1):
     for _opts in ({"pos_weight": _pw}, {"pos_weight": _pw, "reduction": "none"}, {"weight": _wrow},
                   {"weight": _pw, "reduction": "sum"}, {"weight": _wrow, "pos_weight": _pw}):
         _bce_case(f"binary_cross_entropy_with_logits(logits (6, 4), target, "
                   f"{ {k: tuple(v.shape) if torch.is_tensor(v) else v for k, v in _opts.items()} })", _x, _t, **_opts)
+    _pos_weight_ok = True
 with clauses.clause("stable for logits of ±1e4 (exact values and gradients)", points=1):
     for _dtype in (torch.float32, torch.float64):
         _xe = to_device(torch.tensor([[1e4, -1e4, 50.0, -50.0], [-1e4, 1e4, 0.0, 200.0]], dtype=_dtype))
         _te = to_device(torch.tensor([[0.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.5, 0.0]], dtype=_dtype))
-        for _opts in ({"reduction": "none"}, {"pos_weight": _pw.to(_dtype)}):
+        for _opts in ({"reduction": "none"}, {"reduction": "sum"}, {"reduction": "mean"}) + \
+                     (({"pos_weight": _pw.to(_dtype), "reduction": "none"},) if _pos_weight_ok else ()):
             _bce_case(f"binary_cross_entropy_with_logits(logits of ±1e4 {_dtype}, target, "
                       f"{ {k: 'tensor' if torch.is_tensor(v) else v for k, v in _opts.items()} })", _xe, _te, **_opts)
 clauses.verdict()
@@ -956,6 +970,16 @@ _FOCAL_MISTAKES = {
     "gamma_on_pt": "the modulating factor was p_t ** gamma: it is (1 - p_t) ** gamma",
     "sigmoid_pt": "p_t was taken from a sigmoid of the target's logit: the multi-class loss uses the softmax",
 }
+def _binary_focal_p_variant(x, t, opts):
+    """The binary focal loss with (1 - p) ** gamma in place of (1 - p_t) ** gamma."""
+    alpha, gamma, reduction = opts.get("alpha", 0.25), opts.get("gamma", 2.0), opts.get("reduction", "none")
+    p = torch.sigmoid(x)
+    per = F.binary_cross_entropy_with_logits(x, t, reduction="none") * (1 - p) ** gamma
+    if alpha >= 0:
+        per = per * (alpha * t + (1 - alpha) * (1 - t))
+    return {"none": per, "mean": per.mean(), "sum": per.sum()}[reduction]
+
+
 def _binary_focal_variant(x, t, alpha, gamma, reduction):
     """torchvision's formula with the alpha weighting applied whatever the sign of alpha."""
     per = torchvision.ops.sigmoid_focal_loss(x, t, alpha=-1, gamma=gamma) * (alpha * t + (1 - alpha) * (1 - t))
@@ -987,6 +1011,8 @@ with clauses.clause("sigmoid_focal_loss equals torchvision's in value and gradie
             "a negative alpha must switch the alpha weighting off (torchvision applies it only when alpha >= 0)":
                 _binary_focal_variant(_xi, _ti, _alpha, _opts.get("gamma", 2.0), _opts.get("reduction", "none"))
                 if _alpha < 0 else None,
+            "the modulating factor used p = sigmoid(x) for every element: it is (1 - p_t) ** gamma with "
+            "p_t = p * t + (1 - p) * (1 - t)": _binary_focal_p_variant(_xi, _ti, _opts),
             "log(sigmoid(x)) is -inf once sigmoid rounds to 0 or 1: compute the cross-entropy from the logits":
                 lambda v: not torch.isfinite(v).all()})
 _xm = to_device(torch.randn(8, 4, dtype=torch.float64) * 2)
@@ -1144,6 +1170,8 @@ def _robust_case(name, fn, reference, other, option, value, x, y, reduction):
     swapped = {"delta": "beta", "beta": "delta"}[option]
     mistakes = {"Huber and Smooth L1 were swapped: they differ by a factor of delta (beta)":
                     other(x, y, reduction=reduction, **{swapped: value}) if value > 0 else None}
+    if value != 1.0:
+        mistakes[f"{option} was ignored: the threshold stayed at 1"] = reference(x, y, reduction=reduction, **{option: 1.0})
     mistakes["'mean' and 'sum' were swapped"] = reference(x, y, reduction={"mean": "sum", "sum": "mean"}.get(reduction, reduction),
                                                           **{option: value})
     tol = 1e-9 if x.dtype == torch.float64 else 1e-5
