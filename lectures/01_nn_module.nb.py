@@ -262,8 +262,9 @@ with torch.no_grad():
 print("eval() and no_grad():  requires_grad", y.requires_grad, f"| {(y == 0).float().mean():.0%} zeroed")
 
 # %% [markdown]
-# Under `eval()` alone every activation is kept for a backward pass that never comes, which costs
-# memory; under `no_grad()` alone the scores are noisy.
+# Under `eval()` alone autograd still saves, layer by layer, the tensors a backward pass would need,
+# for a backward pass that never comes, which costs memory; under `no_grad()` alone the scores are
+# noisy.
 #
 # `apply(fn)` calls `fn` on every sub-module (children first, then the module itself) — the usual
 # way to initialise weights by layer type:
@@ -295,7 +296,8 @@ except RuntimeError as error:
 
 # %% [markdown]
 # The fix is `permute`, which reorders the axes. `reshape` would produce the right *shape* with the
-# wrong *content*, because it keeps the memory order:
+# wrong *content*, because it keeps the values in their order (last axis fastest) and only cuts
+# that sequence into new axes:
 
 # %%
 images = digits_nhwc_uint8(2)  # (2, 8, 8, 3) uint8: how an image library hands them over
@@ -313,8 +315,10 @@ print("channel 0 via reshape:", tiny.reshape(1, 3, 2, 2)[0, 0].tolist())
 # The problem above is the **logical** order of the axes (which dimension means what), not the
 # order of the bytes in memory. Don't confuse it with `torch.channels_last`, a *memory format* that
 # PyTorch supports: a tensor of shape `(N, C, H, W)` whose values are stored pixel by pixel, the
-# channels of each pixel side by side. `permute` moves no data, so the permuted batch above *is*
-# such a tensor, and `Conv2d` accepts it as it is:
+# channels of each pixel side by side. `permute` moves no data, only the strides change, and the
+# copies made by `.float()` and `/ 255` keep the layout of their input (`.float()` is
+# `.to(torch.float32)`, whose default is `memory_format=torch.preserve_format`), so the batch above
+# *is* such a tensor, and `Conv2d` accepts it as it is:
 
 # %%
 print("shape:", tuple(batch.shape), "| strides:", batch.stride())
@@ -454,10 +458,10 @@ with torch.no_grad():
 print("output std, random change: ", block_stds(randomly_moved, xb))
 
 # %% [markdown]
-# Training changed each filter by about a tenth of its norm and hardly changed its size, yet the
-# deep blocks' outputs grew three- to fourfold; a change of the same size in random directions
-# leaves them where they were. The direction of the gradient steps, which depends on the data, is
-# what made each block pass on more of its input.
+# Training changed the weights of blocks 1 and 4 by about a tenth of their norm and hardly changed
+# their size, yet the outputs of blocks 2 to 4 grew two-and-a-half- to nearly fourfold; a change of
+# the same size in random directions leaves them where they were. The direction of the gradient
+# steps, which depends on the data, is what made each block pass on more of its input.
 #
 # The first two points, measured on 100 independent Kaiming draws of the same network, on 16
 # images of that batch (the spread comes from the weights, not the images), with zero padding and
@@ -519,7 +523,7 @@ class Param:
 
 class TinyModule:
     def __init__(self):
-        object.__setattr__(self, "_params", {})  # plain set: our own __setattr__ is not ready yet
+        object.__setattr__(self, "_params", {})  # bypasses our __setattr__, as nn.Module.__init__ does
 
     def __setattr__(self, name, value):
         if isinstance(value, Param):
