@@ -58,9 +58,38 @@ print(p.grad)
 
 # %%
 with torch.no_grad():
-    p.mul_(0)  # tracked as a deliberate, gradient-free update
+    p.mul_(0)  # in place and gradient-free, yet autograd sees it (next cell)
 print("p.data requires grad:", p.data.requires_grad, "| same storage as p:", p.data.data_ptr() == p.data_ptr())
 print("p after the update:", p.detach().sum().item(), "| still a leaf that requires grad:", p.is_leaf and p.requires_grad)
+
+# %% [markdown]
+# What does "invisible" cost? Autograd saves the tensors that `backward()` will need, and every
+# tensor carries a version counter that an in-place change increments; `backward()` refuses to use
+# a saved tensor whose version has changed. An in-place change under `no_grad()` counts; a change
+# through `.data` does not:
+
+# %%
+def change_then_backward(through_data):
+    w = nn.Parameter(torch.tensor([1.0, 2.0, 3.0]))
+    loss = (w * w).sum()  # backward needs w as it is now: d loss / dw = 2w = [2, 4, 6]
+    if through_data:
+        w.data.mul_(10)
+    else:
+        with torch.no_grad():
+            w.mul_(10)
+    try:
+        loss.backward()
+        return f"version counter {w._version}, gradient {w.grad.tolist()}"
+    except RuntimeError as error:
+        return f"version counter {w._version}, RuntimeError: {str(error)[:62]} ..."
+
+
+print("change through .data:  ", change_then_backward(through_data=True))
+print("change under no_grad():", change_then_backward(through_data=False))
+
+# %% [markdown]
+# Through `.data` the gradient is computed with the changed values, `[20, 40, 60]` instead of
+# `[2, 4, 6]`, without a word; under `no_grad()` the same change is caught.
 
 # %% [markdown]
 # Why the subclass? Because `nn.Module.__setattr__` registers a value as a parameter only if it is a
@@ -690,17 +719,34 @@ torch.save(tied.state_dict(), tied_path)
 loaded = torch.load(tied_path, weights_only=True)
 print("keys:", list(loaded), "| one storage after loading:",
       loaded["embed.weight"].data_ptr() == loaded["head.weight"].data_ptr())
+tokens = torch.tensor([1, 2, 2, 7])
+after_adam = {}
 for assign in (False, True):
     model = TiedLM()
     model.load_state_dict(loaded, assign=assign)
     print(f"assign={assign!s:5}: still tied: {model.head.weight is model.embed.weight!s:5}, "
-          f"parameter tensors: {len(list(model.parameters()))}")
+          f"parameter tensors: {len(list(model.parameters()))}, "
+          f"one storage: {model.head.weight.data_ptr() == model.embed.weight.data_ptr()}")
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    for step in range(3):
+        optimizer.zero_grad()
+        model(tokens).square().sum().backward()
+        optimizer.step()
+    after_adam[assign] = model.embed.weight.detach().clone()
+print("3 Adam steps from the same values, same weights either way:", torch.equal(after_adam[False], after_adam[True]),
+      "| Adam states after assign=True:", len(optimizer.state))
+model.double()  # the assign=True model
+print("after .double(), one storage:", model.head.weight.data_ptr() == model.embed.weight.data_ptr())
 
 # %% [markdown]
 # `torch.save` keeps the sharing (the storage is written once), and the default load copies both
-# entries into the one shared tensor: the model stays tied. `assign=True` puts a new `Parameter` under
-# each name, and the tie is silently gone — an optimizer would now update two separate matrices.
-# Re-tie after an assign-load (`model.head.weight = model.embed.weight`).
+# entries into the one shared tensor: the model stays tied. `assign=True` puts a separate
+# `Parameter` under each name. Both still view the one storage that was loaded, but `parameters()`
+# now yields two tensors, and the optimizer treats them as two: each gets its own state (here Adam's
+# moments; momentum and weight decay likewise) and every step writes two updates into the same
+# memory, so training no longer matches the tied model. The first conversion (`.double()`, `.to()`)
+# gives each its own storage, and the tie is gone for good. Re-tie after an assign-load
+# (`model.head.weight = model.embed.weight`).
 
 # %%
 folder.cleanup()
@@ -786,8 +832,9 @@ print({name: round(nn.init.calculate_gain(name), 4) for name in ["linear", "tanh
 
 # %% [markdown]
 # The usual recipe: Kaiming for layers that feed a ReLU, Xavier for the others (an output layer feeds
-# the loss, not a ReLU), biases at zero. `model.apply(fn)` calls `fn` on every sub-module; here the ReLU
-# layers are the ones followed by an `nn.ReLU` inside their `nn.Sequential`.
+# the loss, not a ReLU), biases at zero. `model.apply(fn)` would hand `fn` one sub-module at a
+# time, but whether a `Linear` feeds a ReLU depends on the layer after it; so `init_mlp` walks the
+# `nn.Sequential` in order and looks at each layer's successor.
 
 # %%
 def init_mlp(model):
@@ -831,7 +878,7 @@ print(f"output layer std {mlp[2].weight.std():.4f} (Xavier target  {(2 / 266) **
 # - A resumable checkpoint holds the model, optimizer and scheduler state_dicts, the epoch, and the
 #   RNG states; load it with `weights_only=True` (allow your own plain classes with
 #   `torch.serialization.add_safe_globals`) and `map_location`. `assign=True` makes the model take the
-#   checkpoint's tensors (device, dtype) and unties tied weights.
+#   checkpoint's tensors (device, dtype) and splits tied weights into two parameters: re-tie them.
 # - Kaiming for ReLU layers, Xavier for the rest, zero biases. PyTorch's default `Linear` init makes a
 #   deep ReLU stack compute a constant.
 #
