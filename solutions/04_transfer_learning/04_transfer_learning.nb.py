@@ -525,8 +525,8 @@ def _cases():
     yield "resnet18 with conv1 and layer1 frozen", resnet, resnet.fc
     vit = to_device(build("vit"))
     yield "a vision transformer", vit, vit.heads.head
-    convnext = to_device(build("convnext"))
-    yield "convnext", convnext, convnext.classifier[2]
+    convnext = to_device(build("convnext"))  # the head passed is the whole classifier, LayerNorm2d included
+    yield "convnext with its whole classifier as head", convnext, convnext.classifier
     tied = to_device(_Tied())
     yield "a model with a shared weight, PReLU and GroupNorm", tied, tied.out
     effnet = to_device(build("efficientnet_b0"))
@@ -567,7 +567,11 @@ with clauses.clause("head parameters get head_lr, all others backbone_lr", point
         check_same({n: lr for n, (lr, _) in _got.items()}, {n: lr for n, (lr, _) in _expected.items()},
                    f"the lr of each parameter from parameter_groups({_what}, head, head_lr=0.01, backbone_lr=0.001, ...)",
                    mistakes={"head_lr and backbone_lr were swapped":
-                             {n: 0.001 if lr == 0.01 else 0.01 for n, (lr, _) in _expected.items()}})
+                             {n: 0.001 if lr == 0.01 else 0.01 for n, (lr, _) in _expected.items()},
+                             "the head argument was ignored and the model's last nn.Linear used instead: the head "
+                             "passed here is a whole classifier": {n: lr for n, (lr, _) in _variant(
+                                 _model, [m for m in _model.modules() if isinstance(m, nn.Linear)][-1], 0.01, 0.001,
+                                 0.05, lambda n, p: False).items()}})
 
 with clauses.clause("weight_decay=0 exactly for biases and normalisation-layer parameters", points=1):
     check(len(_got_all) == len(_expected_all), "parameter_groups raised an error (see the clause above).")
@@ -753,9 +757,9 @@ clauses.verdict()
 # - `features`: `(N, D)` float32, `labels`: `(N,)` int64, both on the same device.
 # - Calls `torch.manual_seed(seed)` first, so that the result depends only on the arguments: two
 #   calls with the same arguments return identical weights.
-# - Returns an `nn.Linear(D, num_classes)` (float32, on the features' device) trained with the
-#   cross-entropy loss to classify the **raw** `features` (if you standardise them inside, fold that into
-#   the returned layer). `features` and `labels` must not be modified.
+# - Returns an `nn.Linear(D, num_classes)` (float32, on the features' device) trained to classify
+#   the **raw** `features` (the cross-entropy loss is the usual choice; if you standardise the
+#   features inside, fold that into the returned layer). `features` and `labels` must not be modified.
 # - **Target**: on the course backbone's features of the first 10 training images per class of the
 #   shapes target task (50 images), the probe must classify at least **90 %** of the 250 test images
 #   correctly, and `train_probe` must return within **10 seconds** on the grader's CPU (a good

@@ -98,6 +98,12 @@ BANK = [
           {"freeze_backbone": Replace("if m not in head_modules and not list(m.children())]",
                                       "if m not in head_modules and isinstance(m, (nn.BatchNorm2d, nn.Dropout))]")},
           message="only some kinds of layers were put in eval mode", fails=("test_freeze_backbone_hidden",)),
+    Wrong("hook_keeps_head_training",
+          "registers a hook that puts the model in eval mode and the head back in training mode before every "
+          "forward pass, so model.eval() no longer reaches the head (found by the blind check)",
+          {"freeze_backbone": Replace("        for leaf in backbone_leaves:\n            leaf.eval()\n",
+                                      "        module.eval()\n        head.train()\n")},
+          message="the head's Dropout must be off", fails=("test_freeze_backbone_hidden",)),
     Wrong("frozen_batchnorm_swap",
           "swaps each backbone BatchNorm2d for torchvision's FrozenBatchNorm2d, which drops num_batches_tracked",
           {"freeze_backbone": Replace(_HOOK, '''    from torchvision.ops import FrozenBatchNorm2d
@@ -144,6 +150,11 @@ BANK = [
           "gives the backbone the head's learning rate and the head the backbone's",
           {"parameter_groups": Replace('"lr": head_lr if is_head else backbone_lr', '"lr": backbone_lr if is_head else head_lr')},
           message="head_lr and backbone_lr were swapped", fails=("test_parameter_groups", "test_parameter_groups_hidden")),
+    Wrong("head_argument_ignored",
+          "finds the head itself with find_head instead of using the head it is given (found by the blind check)",
+          {"parameter_groups": Replace("    in_head = {id(p) for p in head.parameters()}\n",
+                                       "    in_head = {id(p) for p in find_head(model)[1].parameters()}\n")},
+          message="the head argument was ignored", fails=("test_parameter_groups_hidden",)),
     Wrong("shared_parameter_twice",
           "walks the modules and takes each module's own parameters, so a shared weight comes twice",
           {"parameter_groups": Replace("    for name, parameter in model.named_parameters():\n",
@@ -288,6 +299,12 @@ BANK = [
     keep_backbone_in_eval(model, ())
     model.train = types.MethodType(train, model)
 ''')}),
+    Correct("modules_that_ignore_train",
+            "puts every backbone leaf in eval mode and replaces each one's train method by one that does nothing",
+            {"freeze_backbone": Replace(_HOOK, """    for leaf in backbone_leaves:
+        leaf.eval()
+        leaf.train = (lambda module: (lambda mode=True: module))(leaf)
+""")}),
     Correct("four_named_groups",
             "builds four fixed groups and drops the empty ones",
             {"parameter_groups": '''def parameter_groups(model, head, head_lr, backbone_lr, weight_decay):
@@ -349,6 +366,11 @@ def extract_features(model, loader):
         folded.bias.copy_(probe.bias - (probe.weight * mean / std).sum(dim=1))
     return folded
 '''}),
+    Correct("probe_with_squared_error_on_one_hot",
+            "fits the linear layer to one-hot targets with the squared error instead of cross-entropy",
+            {"train_probe": Replace("        loss = nn.functional.cross_entropy(probe(features), labels)\n",
+                                    "        target = nn.functional.one_hot(labels, num_classes).float()\n"
+                                    "        loss = ((probe(features) - target) ** 2).mean()\n")}),
     Correct("predict_with_softmax_and_no_grad",
             "takes the argmax of the softmax probabilities, batch by batch, and restores the mode in a finally",
             {"predict": '''def predict(model, weights, images):
