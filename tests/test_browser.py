@@ -7,8 +7,9 @@ with the course's config, and Chromium (the system's, driven by Playwright) play
   notebook, run its setup, answer part 5, run its visible test; Validate (concise: part and
   verdict); Submit; later Fetch Feedback and find the feedback, which names each part;
 * the instructor, in Formgrader: Collect, Autograde, a manual comment in the grading view,
-  Generate feedback, Release feedback; then `nbgrader export` (Formgrader 0.9.6 has no export
-  button) gives the CSV with the same score as the gradebook.
+  Generate (with a submission graded), Generate feedback, Release feedback; then
+  `nbgrader export` (Formgrader 0.9.6 has no export button) gives the CSV with the same score
+  as the gradebook; no committed file of the course has changed.
 
 Screenshots of every step land in ``test-artifacts/browser/`` (ignored by git; TEST_ARTIFACTS
 moves it). Skipped, with the reason, only where no Chromium can be found (`make test` installs
@@ -218,6 +219,11 @@ def test_instructor_grades_in_formgrader(browser, course):
         time.sleep(0.5)
 
     page.goto(f"{base}/formgrader/manage_assignments?token={TOKEN}")
+    # Generate, with a graded submission in the gradebook: it rewrites nbgrader's release folder
+    # in .course/, never the committed assignments/ (checked at the end).
+    generated = formgrader_action(page, row.locator("td.assign"), shot, "generated")
+    assert "Cannot modify existing assignment" not in generated
+    assert str(root / "assignments") not in generated
     formgrader_action(page, row.locator("td.generate-feedback"), shot, "feedback-generated")
     formgrader_action(page, row.locator("td.release-feedback"), shot, "feedback-released")
     assert list((root / ".course" / "feedback").rglob(f"{ASSIGNMENT}.html"))
