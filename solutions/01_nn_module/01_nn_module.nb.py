@@ -712,8 +712,8 @@ with clauses.clause("every parameter value counts once; buffers do not count", p
                           "parameters were counted once per enclosing module: model.parameters() already recurses":
                           sum(p.numel() for m in net.modules() for p in m.parameters())})
 with clauses.clause("the result is a Python int, also for a model without parameters", points=0.5):
-    got = student_call("count_parameters(nn.Sequential(nn.Linear(2, 3), nn.ReLU()))", count_parameters,
-                       nn.Sequential(nn.Linear(2, 3), nn.ReLU()))
+    small = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    got = student_call("count_parameters(nn.Sequential(nn.Linear(2, 3), nn.ReLU()))", count_parameters, small)
     check_type(got, int, "count_parameters(nn.Sequential(nn.Linear(2, 3), nn.ReLU()))")
     empty = student_call("count_parameters(nn.ReLU())", count_parameters, nn.ReLU())
     check_type(empty, int, "count_parameters(nn.ReLU()), a model without parameters")

@@ -23,8 +23,33 @@ BANK = [
         "trainable_only_ignored",
         "accepts trainable_only but always counts every parameter",
         edits={"count_parameters": Replace(" if p.requires_grad or not trainable_only", "")},
-        message="trainable_only=True must skip parameters with requires_grad=False",
+        message='count_parameters(frozen Linear(3, 3), trainable_only=True): expected 0, got 12',
         fails=("test_count_parameters", "test_count_parameters_hidden"),
+    ),
+    Wrong(
+        "count_trainable_always",
+        "filters on requires_grad whatever trainable_only says, so the default leaves frozen parameters out",
+        edits={"count_parameters": Replace(" if p.requires_grad or not trainable_only", " if p.requires_grad")},
+        message='the default counted only the trainable parameters',
+        fails=("test_count_parameters_hidden",),
+    ),
+    Wrong(
+        "count_per_module_shared_twice",
+        "sums each module's own parameters, so a weight shared by two layers counts twice",
+        edits={"count_parameters": Replace(
+            "for p in model.parameters()", "for m in model.modules() for p in m.parameters(recurse=False)")},
+        message='a shared parameter was counted twice',
+        fails=("test_count_parameters_hidden",),
+    ),
+    Wrong(
+        "count_by_concatenation",
+        "counts the values of one big concatenated tensor, which fails for a model without (trainable) parameters",
+        edits={"count_parameters": """def count_parameters(model, trainable_only=False):
+    kept = [p.flatten() for p in model.parameters() if p.requires_grad or not trainable_only]
+    return torch.cat(kept).numel()
+"""},
+        message='count_parameters(nn.ReLU()) raised ValueError',
+        fails=("test_count_parameters_hidden",),
     ),
     # ---- Part 2: freeze -----------------------------------------------------------------------
     Wrong(
@@ -34,8 +59,7 @@ BANK = [
         if isinstance(module, nn.modules.batchnorm._BatchNorm) and not trainable(name):
             module.eval()
 ''', "")},
-        message="requires_grad=False does not stop BatchNorm from updating its running statistics in "
-                "train() mode: put frozen BatchNorm layers in eval()",
+        message='the frozen BatchNorm layer body.1 changed its running statistics',
         fails=("test_freeze", "test_freeze_hidden"),
     ),
     Wrong(
@@ -45,7 +69,7 @@ BANK = [
         if isinstance(module, nn.modules.batchnorm._BatchNorm) and not trainable(name):
             module.eval()
 ''', "    model.eval()\n")},
-        message="model.eval() was called on the whole model: only the frozen BatchNorm layers go to eval()",
+        message="that left training mode: expected [], got ['head.1', 'head.2']",
         fails=("test_freeze", "test_freeze_hidden"),
     ),
     Wrong(
@@ -61,8 +85,34 @@ BANK = [
         "compares parameter names with the prefixes for equality, so nothing stays trainable",
         edits={"freeze": Replace('return any(name == p or name.startswith(p + ".") for p in except_prefixes)',
                                  "return name in except_prefixes")},
-        message="except_prefixes were compared with ==: a prefix such as 'head' must keep 'head.0.weight' trainable",
+        message="'head.0.weight': expected True, got False",
         fails=("test_freeze", "test_freeze_hidden"),
+    ),
+    Wrong(
+        "freeze_never_unfreezes",
+        "only switches requires_grad off outside the prefixes, so a kept parameter that was frozen stays frozen",
+        edits={"freeze": Replace("        parameter.requires_grad_(trainable(name))",
+                                 "        if not trainable(name):\n            parameter.requires_grad_(False)")},
+        message="a video model whose stem was frozen before, ('stem', 'blocks.1')): 4 value(s) differ",
+        fails=("test_freeze_hidden",),
+    ),
+    Wrong(
+        "freeze_batchnorm_concrete_classes",
+        "finds BatchNorm layers by the classes BatchNorm1d/2d/3d, missing SyncBatchNorm",
+        edits={"freeze": Replace("isinstance(module, nn.modules.batchnorm._BatchNorm)",
+                                 "isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d))")},
+        message='SyncBatchNorm was not treated as a BatchNorm layer',
+        fails=("test_freeze_hidden",),
+    ),
+    Wrong(
+        "freeze_sets_trainable_batchnorm_train",
+        "puts kept BatchNorm layers in train mode explicitly, so freezing a model in eval mode wakes them up",
+        edits={"freeze": Replace("        if isinstance(module, nn.modules.batchnorm._BatchNorm) and not trainable(name):\n"
+                                 "            module.eval()",
+                                 "        if isinstance(module, nn.modules.batchnorm._BatchNorm):\n"
+                                 "            module.train(trainable(name))")},
+        message="expected [], got ['blocks.1.1', 'stem.1']",
+        fails=("test_freeze_hidden",),
     ),
     # ---- Part 3: replace_prefix ----------------------------------------------------------------
     Wrong(
@@ -88,7 +138,7 @@ BANK = [
         edits={"replace_prefix": '''def replace_prefix(state_dict, old_prefix, new_prefix):
     return {new_prefix + key[len(old_prefix):]: value for key, value in state_dict.items()}
 '''},
-        message="keys that do not start with the prefix must be kept unchanged",
+        message="got ['encoder.module.weight', 'model.bias', 'dule.w']",
         fails=("test_replace_prefix_hidden",),
     ),
     Wrong(
@@ -100,7 +150,16 @@ BANK = [
             state_dict[new_prefix + key[len(old_prefix):]] = state_dict.pop(key)
     return state_dict
 '''},
-        message="the input state_dict was modified: build and return a new dict",
+        message='replace_prefix returned the dict it was given',
+        fails=("test_replace_prefix_hidden",),
+    ),
+    Wrong(
+        "prefix_replace_first_occurrence",
+        "uses key.replace(old, new, 1), which rewrites the first occurrence even when the key does not start with it",
+        edits={"replace_prefix": """def replace_prefix(state_dict, old_prefix, new_prefix):
+    return OrderedDict((key.replace(old_prefix, new_prefix, 1), value) for key, value in state_dict.items())
+"""},
+        message="got ['encoder.module.weight', 'model.bias', 'head.w']",
         fails=("test_replace_prefix_hidden",),
     ),
     # ---- Part 4: load_matching ------------------------------------------------------------------
@@ -112,8 +171,7 @@ BANK = [
     return {"loaded": [k for k in state_dict if k in model.state_dict()], "missing": result.missing_keys,
             "mismatched": [], "unexpected": result.unexpected_keys}
 '''},
-        message="strict=False does not skip keys whose shape differs: load_state_dict still raises "
-                "'size mismatch'; leave those keys out",
+        message='raised RuntimeError: Error(s) in loading state_dict for Sequential',
         fails=("test_load_matching", "test_load_matching_hidden"),
     ),
     Wrong(
@@ -134,8 +192,7 @@ BANK = [
     report["unexpected"] = [key for key in state_dict if key not in own]
     return report
 '''},
-        message="buffers (BatchNorm running statistics) were not loaded: iterate model.state_dict(), "
-                "not named_parameters()",
+        message='buffers (BatchNorm running statistics) were left out',
         fails=("test_load_matching", "test_load_matching_hidden"),
     ),
     Wrong(
@@ -152,19 +209,52 @@ BANK = [
         message='keys with a shape mismatch were also reported as "missing": the four lists do not overlap',
         fails=("test_load_matching", "test_load_matching_hidden"),
     ),
+    Wrong(
+        "load_matching_assigns_data",
+        "assigns the checkpoint's tensors to .data, so the model shares memory with the checkpoint and takes "
+        "its dtype",
+        edits={"load_matching": Replace("    model.load_state_dict(matching, strict=False)\n",
+                                        "    live = model.state_dict(keep_vars=True)\n"
+                                        "    for key, value in matching.items():\n"
+                                        "        live[key].data = value\n")},
+        message="expected ['torch.float32'], got ['torch.float64']",
+        fails=("test_load_matching_hidden",),
+    ),
+    Wrong(
+        "load_matching_new_parameters",
+        "replaces each matching parameter by a new nn.Parameter, so an optimizer built before holds stale ones",
+        edits={"load_matching": Replace("    model.load_state_dict(matching, strict=False)\n",
+                                        "    params = dict(model.named_parameters())\n"
+                                        "    for key, value in matching.items():\n"
+                                        "        owner, _, leaf = key.rpartition('.')\n"
+                                        "        module = model.get_submodule(owner)\n"
+                                        "        if key in params:\n"
+                                        "            setattr(module, leaf, nn.Parameter(value.clone().to(params[key].device)))\n"
+                                        "        else:\n"
+                                        "            getattr(module, leaf).copy_(value)\n")},
+        message='parameters of the model that are new objects after load_matching',
+        fails=("test_load_matching_hidden",),
+    ),
+    Wrong(
+        "load_matching_deletes_from_input",
+        "deletes the mismatched and unexpected keys from the checkpoint it was given, then loads it",
+        edits={"load_matching": Replace("    model.load_state_dict(matching, strict=False)\n",
+                                        "    for key in report[\"mismatched\"] + report[\"unexpected\"]:\n"
+                                        "        del state_dict[key]\n"
+                                        "    model.load_state_dict(state_dict, strict=False)\n")},
+        message='keys of the checkpoint after load_matching (they must not change)',
+        fails=("test_load_matching_hidden",),
+    ),
     # ---- Part 5: checkpoints --------------------------------------------------------------------
     Wrong(
         "checkpoint_whole_model_object",
-        "saves the model object itself (pickled) and loads it back with weights_only=False",
+        "saves the model object itself (pickled) instead of its state_dict",
         edits={"checkpoint": [
             Replace('"model": model.state_dict(),', '"model": model,'),
-            Replace('checkpoint = torch.load(path, map_location="cpu", weights_only=True)',
-                    'checkpoint = torch.load(path, map_location="cpu", weights_only=False)'),
             Replace('model.load_state_dict(checkpoint["model"])',
                     'model.load_state_dict(checkpoint["model"].state_dict())'),
         ]},
-        message="the checkpoint holds a pickled model object, not model.state_dict(): "
-                "torch.load(weights_only=True) refuses it",
+        message='it holds torch.nn.modules.container.Sequential',
         fails=("test_checkpoint", "test_checkpoint_hidden"),
     ),
     Wrong(
@@ -174,31 +264,32 @@ BANK = [
             Replace('        "optimizer": optimizer.state_dict(),\n', ""),
             Replace('    optimizer.load_state_dict(checkpoint["optimizer"])\n', ""),
         ]},
-        message="the optimizer state is not saved: momentum or Adam moments restart from zero after resuming",
+        message="keys missing from the saved checkpoint: expected [], got ['optimizer']",
         fails=("test_checkpoint", "test_checkpoint_hidden"),
     ),
     Wrong(
         "checkpoint_optimizer_not_loaded",
         "saves the optimizer state but forgets to load it back",
         edits={"checkpoint": Replace('    optimizer.load_state_dict(checkpoint["optimizer"])\n', "")},
-        message="the optimizer state was not restored: momentum or Adam moments restart from zero after resuming",
+        message="the optimizer's learning rate (saved in the file)",
         fails=("test_checkpoint", "test_checkpoint_hidden"),
     ),
     Wrong(
         "checkpoint_without_rng",
-        "saves model, optimizer and epoch but no random number generator state",
-        edits={"checkpoint": '''def save_checkpoint(path, model, optimizer, epoch):
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, path)
+        "saves model, optimizer, scheduler and epoch but no random number generator state",
+        edits={"checkpoint": '''def save_checkpoint(path, model, optimizer, scheduler, epoch, generator):
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "epoch": epoch}, path)
 
 
-def load_checkpoint(path, model, optimizer):
+def load_checkpoint(path, model, optimizer, scheduler, generator):
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
     return checkpoint["epoch"]
 '''},
-        message="the RNG states are not saved: dropout masks and shuffling after resuming differ "
-                "from the uninterrupted run",
+        message="keys missing from the saved checkpoint: expected [], got ['rng']",
         fails=("test_checkpoint", "test_checkpoint_hidden"),
     ),
     Wrong(
@@ -206,29 +297,26 @@ def load_checkpoint(path, model, optimizer):
         "re-seeds torch with the epoch number on loading instead of restoring the saved generator state",
         edits={"checkpoint": Replace('    torch.set_rng_state(rng["torch"])\n',
                                      '    torch.manual_seed(checkpoint["epoch"])\n')},
-        message="the torch RNG state was not restored: dropout masks and shuffling after resuming differ "
-                "from the uninterrupted run",
+        message='the global torch RNG (saved in the file)',
         fails=("test_checkpoint", "test_checkpoint_hidden"),
     ),
     Wrong(
         "checkpoint_python_rng_forgotten",
         "restores torch's generator but not Python's random module, which drives the augmentation",
         edits={"checkpoint": Replace('    random.setstate(rng["python"])\n', "")},
-        message="Python's random state was not restored: random augmentations after resuming differ "
-                "from the uninterrupted run",
+        message="Python's random module (saved in the file)",
         fails=("test_checkpoint", "test_checkpoint_hidden"),
     ),
     Wrong(
         "checkpoint_numpy_rng_state",
         "also saves numpy's RNG state, a tuple holding a numpy array, which weights_only=True cannot load",
         edits={"checkpoint": [
-            Replace('"cuda": torch.cuda.get_rng_state_all()},',
-                    '"cuda": torch.cuda.get_rng_state_all(), "numpy": __import__("numpy").random.get_state()},'),
+            Replace('"generator": generator.get_state()},',
+                    '"generator": generator.get_state(), "numpy": __import__("numpy").random.get_state()},'),
             Replace('    random.setstate(rng["python"])\n',
                     '    random.setstate(rng["python"])\n    __import__("numpy").random.set_state(rng["numpy"])\n'),
         ]},
-        message="the checkpoint holds objects other than tensors and plain Python values "
-                "(numpy arrays, for example): weights_only=True refuses them",
+        message='it holds numpy._core.multiarray._reconstruct',
         fails=("test_checkpoint", "test_checkpoint_hidden"),
     ),
     Wrong(
@@ -244,15 +332,60 @@ def load_checkpoint(path, model, optimizer):
         "loads the model with strict=False 'to be safe', which silently skips every key that does not fit",
         edits={"checkpoint": Replace('model.load_state_dict(checkpoint["model"])',
                                      'model.load_state_dict(checkpoint["model"], strict=False)')},
-        message="load_state_dict(strict=False) hid a mismatch: a checkpoint of another model must raise, "
-                "not load half a model",
+        message="a checkpoint with 'module.' keys loaded into the bare resnet18 without any error",
         fails=("test_checkpoint_hidden",),
     ),
     Wrong(
         "checkpoint_returns_next_epoch",
         "returns epoch + 1 from load_checkpoint, as the epoch to start from",
         edits={"checkpoint": Replace('return checkpoint["epoch"]', 'return checkpoint["epoch"] + 1')},
-        message="load_checkpoint must return the saved epoch (the number of epochs completed), not epoch + 1",
+        message='saved with epoch=7: expected 7, got 8',
+        fails=("test_checkpoint", "test_checkpoint_hidden"),
+    ),
+    Wrong(
+        "checkpoint_without_scheduler",
+        "saves and restores model, optimizer, epoch and RNGs as in the lecture, but not the scheduler",
+        edits={"checkpoint": [
+            Replace('        "scheduler": scheduler.state_dict(),\n', ""),
+            Replace('    scheduler.load_state_dict(checkpoint["scheduler"])\n', ""),
+        ]},
+        message="keys missing from the saved checkpoint: expected [], got ['scheduler']",
+        fails=("test_checkpoint", "test_checkpoint_hidden"),
+    ),
+    Wrong(
+        "checkpoint_scheduler_not_loaded",
+        "saves the scheduler's state but never loads it back",
+        edits={"checkpoint": Replace('    scheduler.load_state_dict(checkpoint["scheduler"])\n', "")},
+        message="the scheduler's step count (saved in the file)",
+        fails=("test_checkpoint", "test_checkpoint_hidden"),
+    ),
+    Wrong(
+        "checkpoint_generator_ignored",
+        "treats the data-order generator as covered by torch.get_rng_state() and never saves it",
+        edits={"checkpoint": [
+            Replace(', "generator": generator.get_state()}', "}"),
+            Replace('    generator.set_state(rng["generator"])\n', ""),
+        ]},
+        message='keys missing from checkpoint["rng"]: expected [], got [\'generator\']',
+        fails=("test_checkpoint", "test_checkpoint_hidden"),
+    ),
+    Wrong(
+        "checkpoint_generator_reseeded",
+        "saves the generator's state but on loading re-seeds the generator with the epoch instead",
+        edits={"checkpoint": Replace('    generator.set_state(rng["generator"])\n',
+                                     '    generator.manual_seed(checkpoint["epoch"])\n')},
+        message='the generator passed to load_checkpoint (saved in the file)',
+        fails=("test_checkpoint", "test_checkpoint_hidden"),
+    ),
+    Wrong(
+        "checkpoint_scheduler_object",
+        "saves the scheduler object itself instead of its state_dict, which weights_only=True refuses",
+        edits={"checkpoint": [
+            Replace('"scheduler": scheduler.state_dict(),', '"scheduler": scheduler,'),
+            Replace('scheduler.load_state_dict(checkpoint["scheduler"])',
+                    'scheduler.load_state_dict(checkpoint["scheduler"].state_dict())'),
+        ]},
+        message='it holds torch.optim.lr_scheduler.StepLR',
         fails=("test_checkpoint", "test_checkpoint_hidden"),
     ),
     # ---- Part 6: init_weights -------------------------------------------------------------------
@@ -261,8 +394,7 @@ def load_checkpoint(path, model, optimizer):
         "uses Xavier for every layer, ReLU layers included",
         edits={"init_weights": Replace('nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")',
                                        "nn.init.xavier_uniform_(module.weight)")},
-        message="Xavier used for a ReLU layer: ReLU zeroes half the signal, so activations shrink "
-                "layer after layer; use Kaiming (gain sqrt(2))",
+        message="expected 0.176777, got 0.079129, which is Xavier's std for this layer",
         fails=("test_init_weights", "test_init_weights_hidden"),
     ),
     Wrong(
@@ -270,14 +402,14 @@ def load_checkpoint(path, model, optimizer):
         "uses Kaiming for every layer, the output layer included",
         edits={"init_weights": Replace("nn.init.xavier_uniform_(module.weight)",
                                        'nn.init.kaiming_normal_(module.weight, nonlinearity="relu")')},
-        message="Kaiming used for a layer not followed by ReLU (such as the output layer): use Xavier there",
+        message="layer '5' (not a ReLU layer, fan_in=128, fan_out=128): expected 0.0883883, got 0.124433",
         fails=("test_init_weights", "test_init_weights_hidden"),
     ),
     Wrong(
         "init_kaiming_fan_out",
         "copies torchvision's ResNet init, kaiming_normal_ with mode='fan_out'",
         edits={"init_weights": Replace('mode="fan_in"', 'mode="fan_out"')},
-        message="Kaiming with mode='fan_out' used",
+        message="got 0.0887603, which is Kaiming's with mode='fan_out' std",
         fails=("test_init_weights", "test_init_weights_hidden"),
     ),
     Wrong(
@@ -286,7 +418,7 @@ def load_checkpoint(path, model, optimizer):
         edits={"init_weights": Replace('''            if module.bias is not None:
                 nn.init.zeros_(module.bias)
 ''', "")},
-        message="biases were left at their default random values: set them to zero",
+        message="the bias of an MLP's layer '0' must be all zeros",
         fails=("test_init_weights", "test_init_weights_hidden"),
     ),
     Wrong(
@@ -296,7 +428,7 @@ def load_checkpoint(path, model, optimizer):
                 nn.init.zeros_(module.bias)
 ''', '''            nn.init.zeros_(module.bias)
 ''')},
-        message="a layer built with bias=False has bias None: check it before zeroing it",
+        message="'NoneType' object has no attribute 'zero_'",
         fails=("test_init_weights_hidden",),
     ),
     Wrong(
@@ -305,14 +437,54 @@ def load_checkpoint(path, model, optimizer):
         edits={"init_weights": Replace(
             "after = [c for c in children[i + 1:] if not isinstance(c, nn.modules.batchnorm._BatchNorm)]",
             "after = children[i + 1:]")},
-        message="a layer followed by BatchNorm and then ReLU is a ReLU layer too",
+        message="layer '2' (ReLU layer, BatchNorm before its ReLU, fan_in=256, fan_out=128): expected 0.0883883, got 0.0718989",
         fails=("test_init_weights", "test_init_weights_hidden"),
+    ),
+    Wrong(
+        "init_next_in_modules_order",
+        "takes the module registered right after a layer (in model.modules() order) as what follows it, so "
+        "layers outside a Sequential count as ReLU layers",
+        edits={"init_weights": Replace("""    for module in model.modules():
+        if isinstance(module, nn.Sequential):
+            children = list(module)
+            for i, child in enumerate(children):
+                after = [c for c in children[i + 1:] if not isinstance(c, nn.modules.batchnorm._BatchNorm)]
+                if after and isinstance(after[0], nn.ReLU):
+                    relu_layers.add(child)
+""", """    every = [m for m in model.modules() if not isinstance(m, (nn.Sequential, nn.ModuleList))]
+    for i, module in enumerate(every):
+        after = [c for c in every[i + 1:] if not isinstance(c, nn.modules.batchnorm._BatchNorm)]
+        if after and isinstance(after[0], nn.ReLU):
+            relu_layers.add(module)
+""")},
+        message="layer 'features.4.block.2.fc2' (not a ReLU layer, fan_in=24, fan_out=96): expected 0.129099, got 0.288666",
+        fails=("test_init_weights_hidden",),
+    ),
+    Wrong(
+        "init_new_parameters",
+        "builds fresh nn.Parameter weights and assigns them, which is not in place and unfreezes frozen layers",
+        edits={"init_weights": Replace("""        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            if module in relu_layers:""", """        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            module.weight = nn.Parameter(torch.empty_like(module.weight))
+            if module.bias is not None:
+                module.bias = nn.Parameter(torch.empty_like(module.bias))
+            if module in relu_layers:""")},
+        message='parameters that are new objects after init_weights',
+        fails=("test_init_weights_hidden",),
+    ),
+    Wrong(
+        "init_skips_frozen_layers",
+        "initialises only the layers that require grad, leaving frozen layers with their old weights",
+        edits={"init_weights": Replace("        if isinstance(module, (nn.Linear, nn.Conv2d)):",
+                                       "        if isinstance(module, (nn.Linear, nn.Conv2d)) and module.weight.requires_grad:")},
+        message="the frozen layer '2' kept its old weight",
+        fails=("test_init_weights_hidden",),
     ),
     # ---- Alternative correct submissions ---------------------------------------------------------
     Correct(
-        "freeze_with_module_requires_grad",
+        "freeze_with_module_requires_grad_by_class_name",
         "freezes the whole model with requires_grad_(False), then unfreezes the kept sub-modules; "
-        "BatchNorm found by its concrete classes",
+        "BatchNorm found by its class name",
         edits={"freeze": '''def freeze(model, except_prefixes=()):
     def kept(name):
         return any(name == p or name.startswith(p + ".") for p in except_prefixes)
@@ -322,7 +494,7 @@ def load_checkpoint(path, model, optimizer):
         if kept(name):
             parameter.requires_grad = True
     for name, module in model.named_modules():
-        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)) and not kept(name):
+        if "BatchNorm" in type(module).__name__ and not kept(name):
             module.train(False)
     return model
 '''},
@@ -334,6 +506,20 @@ def load_checkpoint(path, model, optimizer):
     return {(new_prefix + key.removeprefix(old_prefix) if key.startswith(old_prefix) else key): value
             for key, value in state_dict.items()}
 '''},
+    ),
+    Correct(
+        "prefix_keeps_metadata_and_copies",
+        "clones every value and carries over _metadata with its module paths renamed the same way",
+        edits={"replace_prefix": """def replace_prefix(state_dict, old_prefix, new_prefix):
+    def rename(key):
+        return new_prefix + key[len(old_prefix):] if key.startswith(old_prefix) else key
+
+    result = OrderedDict((rename(key), value.clone()) for key, value in state_dict.items())
+    metadata = getattr(state_dict, "_metadata", None)
+    if metadata is not None:
+        result._metadata = type(metadata)((rename(k + ".").rstrip(".") if k else k, v) for k, v in metadata.items())
+    return result
+"""},
     ),
     Correct(
         "load_matching_copy_into_state_dict",
@@ -358,24 +544,28 @@ def load_checkpoint(path, model, optimizer):
     ),
     Correct(
         "checkpoint_named_steps",
-        "a different layout of the same checkpoint: helper for the RNG, cuda restored when available",
-        edits={"checkpoint": '''def _rng_state():
+        "a different layout of the same checkpoint: helper for the RNGs, cuda restored when available, "
+        "scheduler loaded before the optimizer",
+        edits={"checkpoint": '''def _rng_state(generator):
     return {"torch": torch.random.get_rng_state(), "python": random.getstate(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "generator": generator.get_state().clone()}
 
 
-def save_checkpoint(path, model, optimizer, epoch):
+def save_checkpoint(path, model, optimizer, scheduler, epoch, generator):
     checkpoint = dict(epoch=int(epoch), model=model.state_dict(), optimizer=optimizer.state_dict(),
-                      rng=_rng_state())
+                      scheduler=scheduler.state_dict(), rng=_rng_state(generator))
     torch.save(checkpoint, str(path))
 
 
-def load_checkpoint(path, model, optimizer):
+def load_checkpoint(path, model, optimizer, scheduler, generator):
     checkpoint = torch.load(str(path), map_location=torch.device("cpu"), weights_only=True)
-    missing, unexpected = model.load_state_dict(checkpoint["model"], strict=True)
+    model.load_state_dict(checkpoint["model"], strict=True)
+    scheduler.load_state_dict(checkpoint["scheduler"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     random.setstate(checkpoint["rng"]["python"])
     torch.random.set_rng_state(checkpoint["rng"]["torch"])
+    generator.set_state(checkpoint["rng"]["generator"])
     if torch.cuda.is_available() and checkpoint["rng"]["cuda"]:
         torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
     return checkpoint["epoch"]
