@@ -36,9 +36,11 @@ browser:
 	  echo "Chromium could not be installed: the browser tests will be skipped."
 
 # Leaves the clone as it found it: removes .course/ and work/ afterwards if the run created them.
+# `make test TESTS=tests/test_shards.py` runs a part of the suite.
+TESTS ?= tests lectures --nbval
 test: $(STAMP) browser
 	@created=""; for d in .course work; do [ -e $$d ] || created="$$created $$d"; done; \
-	$(RUN) python -m pytest tests lectures --nbval -p no:cacheprovider; status=$$?; \
+	$(RUN) python -m pytest $(TESTS) -p no:cacheprovider; status=$$?; \
 	[ -z "$$created" ] || rm -rf $$created; exit $$status
 
 benchmark: $(STAMP)
