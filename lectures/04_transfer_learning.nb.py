@@ -115,9 +115,18 @@ for ax, image, label in zip(axes.T.flatten(), images, labels.tolist()):
 show(fig)
 
 # %% [markdown]
-# `course_model(weights=...)` mirrors `resnet18(weights=...)`: it builds the architecture, loads the
-# committed checkpoint after checking its sha256, and returns the model. With the weights' own
-# transforms it classifies raw source images:
+# `weights.get_state_dict()` is what a builder loads. torchvision's downloads the file (once) and
+# checks the hash in its name; the course's reads the committed file and checks its full sha256,
+# recorded in `meta`:
+
+# %%
+state_dict = course_weights.get_state_dict()
+print(len(state_dict), "tensors, e.g.", list(state_dict)[:3])
+print("sha256", course_weights.meta["sha256"])
+
+# %% [markdown]
+# `course_model(weights=...)` mirrors `resnet18(weights=...)`: it builds the architecture, loads that
+# state_dict, and returns the model. With the weights' own transforms it classifies raw source images:
 
 # %%
 model = course_model(weights=course_weights).eval()
