@@ -266,7 +266,9 @@ print("mean of the per-batch stds:", torch.stack(batch_stds).mean(0))
 # %%
 normalize = v2.Normalize(mean.tolist(), std.tolist())
 valid_images = torch.stack([normalize(valid_ds[i][0]) for i in range(len(valid_ds))])
-print("train:", normalize(everything).mean(dim=(0, 2, 3)).round(decimals=3) + 0.0)  # + 0.0: no "-0."
+train_images = normalize(everything)
+print("train:", train_images.mean(dim=(0, 2, 3)).round(decimals=3) + 0.0,  # + 0.0: no "-0."
+      train_images.std(dim=(0, 2, 3)).round(decimals=3))
 print("valid:", valid_images.mean(dim=(0, 2, 3)).round(decimals=3), valid_images.std(dim=(0, 2, 3)).round(decimals=3))
 
 # %% [markdown]
@@ -505,7 +507,8 @@ for workers in (0, 2, 4, 8):
 
 # %% [markdown]
 # With reads that wait, more workers overlap more waits — also past the number of cores: once they
-# are running (epoch 2), 8 workers read several times faster than 2, even on a machine with 2 cores.
+# are running (epoch 2), 8 workers read more than twice as fast as 2, even on a machine with 2 cores
+# (the epoch's 6 batches take 2 workers three rounds of reads, and 8 workers one).
 # The first epoch pays for starting them, which is why `persistent_workers` matters. PyTorch warns
 # when `num_workers` exceeds the number of cores (`check_worker_number_rationality` in
 # `torch/utils/data/dataloader.py`; silenced above): that advice fits **CPU-bound** reading —
@@ -920,9 +923,9 @@ for workers in (0, 2):
 #   (`batch_size`, `drop_last`, `batch_sampler`), `collate_fn` how samples become a batch.
 # - Workers (`num_workers`, `prefetch_factor`, `persistent_workers`, `timeout`, `worker_init_fn`)
 #   make loading run beside training; for I/O-bound reads more workers than cores still pay off.
-#   Workers are forked on Linux, spawned on macOS and Windows (define datasets in an importable
-#   module). Seed what torch does not seed, or it repeats across workers and epochs; shard
-#   `IterableDataset`s with `get_worker_info`.
+#   Workers are forked on Linux (up to Python 3.13; Python 3.14 defaults to `forkserver`), spawned
+#   on macOS and Windows (define datasets in an importable module). Seed what torch does not seed,
+#   or it repeats across workers and epochs; shard `IterableDataset`s with `get_worker_info`.
 # - A loader keeps a bounded number of batches in flight and gives each worker the dataset once.
 #
 # ## Exercises
