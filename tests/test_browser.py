@@ -57,7 +57,16 @@ def find_chromium() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def chromium() -> str:
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("no Chromium on this machine (`make test` installs Debian's chromium with "
+                    "apt-get where it can; Playwright cannot download its own browsers offline)")
+    return executable
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, chromium):
     root = make_course_copy(tmp_path_factory.mktemp("browser") / "course")
     committed = fingerprint(root)
     assert publish(root, [ASSIGNMENT], log=lambda *args: None) == 0
@@ -65,12 +74,8 @@ def course(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(course):
+def browser(course, chromium):
     """(lab page, formgrader page, base URL, shot) of one Chromium on one JupyterLab."""
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("no Chromium on this machine (`make test` installs Debian's chromium with "
-                    "apt-get where it can; Playwright cannot download its own browsers offline)")
     root, _ = course
     expect.set_options(timeout=90_000)  # two busy cores: a kernel or a page can take a while
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
@@ -79,7 +84,7 @@ def browser(course):
             playwright_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(root.parent / "chromium-profile"),  # a fresh --user-data-dir
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS,
+            executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 900})
         context.set_default_timeout(120_000)
         lab = context.pages[0] if context.pages else context.new_page()
