@@ -16,7 +16,7 @@
 # 7. an imbalanced task: class weights against focal loss, measured;
 # 8. regression with outliers: MSE, L1, Huber and Smooth L1, and when each fits.
 #
-# Everything runs on the CPU in a few seconds, seeded. Assignment 5 asks you to write each of these
+# Everything runs on the CPU in about ten seconds, seeded. Assignment 5 asks you to write each of these
 # losses yourself and match PyTorch in value and gradient.
 
 # %%
@@ -336,9 +336,10 @@ t_train, t_valid = attributes(y_train), attributes(y_valid)
 print("positives per label in train:", t_train.mean(0))
 
 # %% [markdown]
-# `BCELoss` expects probabilities and refuses logits outright; on `sigmoid(logits)` it works until the
-# sigmoid rounds to exactly 0 or 1, where `log 0` appears and PyTorch clamps the log at −100, so the loss
-# comes out wrong in both directions:
+# `BCELoss` expects probabilities and rejects any input outside `[0, 1]`, so logits usually fail loudly
+# (logits that happen to lie in `[0, 1]` would be silently read as probabilities). On `sigmoid(logits)`
+# it works until the sigmoid rounds to exactly 0 or 1, where `log 0` appears and PyTorch clamps the log
+# at −100, so the loss comes out wrong in both directions:
 
 # %%
 try:
@@ -351,8 +352,8 @@ print("BCELoss(sigmoid(x)):", nn.BCELoss(reduction="none")(torch.sigmoid(wrong_a
 print("BCEWithLogitsLoss:  ", nn.BCEWithLogitsLoss(reduction="none")(wrong_and_sure, target))
 
 # %% [markdown]
-# `BCEWithLogitsLoss` computes `log σ(x)` as `−softplus(−x)`, which is exact for any `x`: a confidently
-# wrong prediction costs `|x|` and keeps a gradient. Now `pos_weight`: a weight per label that multiplies
+# `BCEWithLogitsLoss` works on the logits in a stable form (`log σ(x) = −softplus(−x)`, computed with
+# `log1p(exp(−|x|))`), exact for any `x`: a confidently wrong prediction costs `|x|` and keeps a gradient. Now `pos_weight`: a weight per label that multiplies
 # the loss of the **positives** only. The usual choice is `#negatives / #positives` per label.
 
 # %%
@@ -373,8 +374,7 @@ for name, criterion in (("no pos_weight", nn.BCEWithLogitsLoss()),
 # %% [markdown]
 # In this short run the rare *zero* label is never predicted without `pos_weight` (recall 0): its
 # positives are outvoted nine to one. Weighting the positives raises its recall, at some cost in
-# precision in general (here little), which is what it is for. It does not change
-# which model is best at ranking: it moves the point where the probability crosses 0.5.
+# precision in general (here little), which is what it is for.
 #
 # ## 7. Imbalanced classes: class weights or focal loss?
 #

@@ -996,6 +996,7 @@ with clauses.clause("sigmoid_focal_loss equals torchvision's in value and gradie
     _t[0, 0] = 0.3
     _cases = [(_x, _t, {}), (_x, _t, {"alpha": 0.8, "gamma": 1.0, "reduction": "mean"}),
               (_x, _t, {"alpha": -1, "gamma": 2.0, "reduction": "sum"}), (_x, _t, {"alpha": 0.25, "gamma": 0.0}),
+              (_x, _t, {"alpha": 0.0, "reduction": "sum"}),
               (_x.float(), _t.float(), {"gamma": 3.0, "reduction": "mean"}),
               (to_device(torch.tensor([[1e4, -1e4, 30.0], [-1e4, 1e4, -30.0]])),
                to_device(torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]])), {"reduction": "none"})]
@@ -1075,6 +1076,10 @@ with clauses.clause("FocalLoss is an nn.Module whose alpha is a buffer (moves wi
     check("alpha" in dict(_mt.named_buffers()), "FocalLoss(alpha=<a 1-D tensor>) must register alpha as a buffer named 'alpha'.")
     check_close(_mt.alpha.double().cpu(), torch.tensor(_alpha, dtype=torch.float64),
                 "the alpha buffer of FocalLoss(alpha=<a 1-D tensor>)", atol=1e-6)
+    _mi = student_call("FocalLoss(alpha=[1, 2, 1, 3])", FocalLoss, alpha=[1, 2, 1, 3])
+    check(dict(_mi.named_buffers()).get("alpha") is not None and _mi.alpha.is_floating_point(),
+          "FocalLoss(alpha=[1, 2, 1, 3]) (integer weights) must store alpha as a floating-point tensor.",
+          hint="torch.tensor of a list of ints is an int64 tensor: give it a floating dtype")
     _none = student_call("FocalLoss(alpha=None)", FocalLoss)
     check(getattr(_none, "alpha", "absent") is None, "FocalLoss(alpha=None).alpha must be None.")
     _xe = to_device(extreme_logits(dtype=torch.float64)[:, :4])
