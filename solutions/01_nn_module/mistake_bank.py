@@ -566,4 +566,63 @@ BANK = [
                                            new="sizes = {name: p.numel() for name, p in model.named_parameters()}\n"
                                                "    return int(sum(sizes.values()))")},
     ),
+    Correct("scratch_pytorch_style_getattr",
+            "stores parameters and sub-modules only in the registries (not in __dict__) and finds them in __getattr__, "
+            "as torch.nn.Module does; named_parameters recurses with a shared memo set",
+            {"scratch_module": '''class Parameter:
+    def __init__(self, data):
+        self.data = torch.tensor(data.tolist(), dtype=data.dtype, requires_grad=True)
+
+
+class Module:
+    def __init__(self):
+        self.__dict__["_parameters"] = {}
+        self.__dict__["_modules"] = {}
+
+    def __getattr__(self, name):
+        for registry in ("_parameters", "_modules"):
+            found = self.__dict__.get(registry, {})
+            if name in found:
+                return found[name]
+        raise AttributeError(name)
+
+    def __setattr__(self, name, value):
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        self.__dict__.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            self.__dict__[name] = value
+
+    def parameters(self):
+        return (p for _, p in self.named_parameters())
+
+    def named_parameters(self, prefix="", memo=None):
+        memo = set() if memo is None else memo
+        for name, p in self._parameters.items():
+            if id(p) not in memo:
+                memo.add(id(p))
+                yield prefix + name, p
+        for name, m in self._modules.items():
+            yield from m.named_parameters(prefix + name + ".", memo)
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("subclasses define forward")
+'''}),
+    Correct("numpy_transpose_and_dict_handles",
+            "converts with NumPy (transpose, astype float32, / 255), keeps hook handles in a dict, "
+            "deduplicates parameters by id when counting",
+            {"images_to_batch": '''def images_to_batch(images):
+    return torch.from_numpy(np.transpose(images, (0, 3, 1, 2)).astype(np.float32) / 255)
+''',
+             "count_parameters": '''def count_parameters(model):
+    unique = {id(p): p for p in model.parameters()}
+    return int(sum(p.numel() for p in unique.values()))
+'''}),
 ]
