@@ -366,6 +366,10 @@ with clauses.clause("the logits are those of the specified architecture, for N =
     torch.manual_seed(1)
     model = to_device(student_call("SmallCNN()", SmallCNN))
     weights = {tuple(p.shape): p.detach() for p in model.parameters()}
+    _missing = [shape for shape in _SHAPES if shape not in weights]
+    check(not _missing, f"the logits cannot be compared with the specified architecture: SmallCNN() has no "
+                        f"parameter of shape {_missing[0] if _missing else ()} (its parameter shapes: "
+                        f"{sorted(weights)})")
     for n in (64, 1):
         x = to_device(torch.randn(n, 1, 8, 8))
         got = student_call(f"SmallCNN()(x) for x of shape ({n}, 1, 8, 8)", model, x)
@@ -433,7 +437,7 @@ with clauses.clause("a float32 tensor of shape (N, C, H, W)", points=0.5):
     check_equal(batch.dtype, torch.float32, "dtype of images_to_batch(images)")
 with clauses.clause("values are pixel / 255", points=0.5):
     batch = student_call("images_to_batch(images)", images_to_batch, images)
-    check_close(batch, torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255,
+    check_close(batch.double(), torch.from_numpy(images).permute(0, 3, 1, 2).double() / 255,
                 "images_to_batch(images) for the first 4 digits", atol=1e-6, rtol=0)
 clauses.verdict()
 
