@@ -110,3 +110,24 @@ def test_generate_with_submissions_rewrites_only_the_work_area(graded):
 def test_no_step_touches_a_committed_file(graded):
     root, committed, _ = graded
     assert fingerprint(root) == committed
+
+
+def test_lecture_copies_follow_upstream_and_keep_the_students_edits(tmp_path):
+    from grader.course import copy_lectures
+
+    root = tmp_path / "course"
+    (root / "lectures").mkdir(parents=True)
+    lecture = root / "lectures" / "01_x.ipynb"
+    lecture.write_text('{"v": 1}')
+    copy = lecture_copy(root, "01_x.ipynb")
+    assert copy_lectures(root) and copy.read_text() == '{"v": 1}'
+    assert copy_lectures(root) == []  # nothing new upstream: nothing written
+    lecture.write_text('{"v": 2}')  # upstream changes; the student had not touched the copy
+    copy_lectures(root)
+    assert copy.read_text() == '{"v": 2}' and not copy.with_suffix(".previous.ipynb").exists()
+    copy.write_text('{"v": 2, "my notes": true}')  # the student runs or edits it
+    assert copy_lectures(root) == [] and "my notes" in copy.read_text()
+    lecture.write_text('{"v": 3}')
+    copy_lectures(root)
+    assert copy.read_text() == '{"v": 3}'
+    assert "my notes" in copy.with_suffix(".previous.ipynb").read_text()
