@@ -66,6 +66,9 @@ class _Forbidden(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = getattr(func, "__name__", "")
+        if name in self.names and not _TRUSTED["depth"] and name in ("grad", "backward"):
+            raise CheckFailed(f"{self.what} ran autograd (`torch.autograd.{name}`): the backward must compute the "
+                              f"gradient from its formula, by hand.")
         if name in self.names and not _TRUSTED["depth"]:
             raise CheckFailed(f"{self.what} called PyTorch's own `{name}`, which this part asks you to "
                               f"write yourself (off limits here: {', '.join(sorted(self.names))}).")
@@ -1219,8 +1222,9 @@ clauses.verdict()
 #   loss: 1 when you call `loss.backward()`, 3 for `(3 * loss).backward()`.
 # - It passes `torch.autograd.gradcheck` in `float64`.
 #
-# Off limits in this part: torch's `cross_entropy` and `nll_loss`. `log_softmax`, `softmax`
-# (torch's or yours), `exp`, `gather`, `scatter` and indexing are fine.
+# Off limits in this part, in `forward` and in `backward`: torch's `cross_entropy` and `nll_loss`; and
+# `backward` may not run autograd itself (`torch.autograd.grad`, `.backward()`): it computes the formula.
+# `log_softmax`, `softmax` (torch's or yours), `exp`, `gather`, `scatter` and indexing are fine.
 
 # %% [answer id=softmax_cross_entropy]
 class SoftmaxCrossEntropy(torch.autograd.Function):
@@ -1272,8 +1276,17 @@ def _sce_grad(what, logits, target, scale):
     check(type(loss.grad_fn).__name__ == "SoftmaxCrossEntropyBackward",
           f"{what}: the result's grad_fn is {type(loss.grad_fn).__name__}, not SoftmaxCrossEntropy's backward node "
           f"(the gradient must come from your backward).")
-    with stand_ins():
-        student_call(f"({scale} * {what}).backward()", (scale * loss).backward, known_errors=_SCE_GRAD)
+    scaled = scale * loss
+    # The autograd engine is called directly so that the switched-off functions stay off inside your
+    # backward (Tensor.backward would switch them back on for the whole backward pass).
+    from torch.autograd.variable import Variable
+
+    def run_backward():
+        Variable._execution_engine.run_backward((scaled,), (torch.ones_like(scaled),), False, False, (),
+                                                allow_unreachable=True, accumulate_grad=True)
+
+    with stand_ins(), _Forbidden(CROSS_ENTROPY_FAMILY + ("grad", "backward"), f"the backward of {what}"):
+        student_call(f"({scale} * {what}).backward()", run_backward, known_errors=_SCE_GRAD)
     return loss.detach(), x.grad
 
 

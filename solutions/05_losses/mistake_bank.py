@@ -271,6 +271,31 @@ BANK = [
           message="the modulating factor used p = sigmoid(x) for every element",
           fails=("test_focal_loss", "test_focal_loss_hidden")),
 
+    Wrong("backward_by_autograd",
+          "lets autograd compute the gradient inside backward, from F.cross_entropy",
+          {"softmax_cross_entropy": Replace("""        logp, target = ctx.saved_tensors
+        grad = logp.exp()
+        grad[torch.arange(len(target), device=grad.device), target] -= 1
+        return grad * (grad_output / len(target)), None""", """        logp, target = ctx.saved_tensors
+        with torch.enable_grad():
+            z = logp.detach().requires_grad_()
+            (grad,) = torch.autograd.grad(F.cross_entropy(z, target), z)
+        return grad * grad_output, None""")},
+          message="called PyTorch's own `cross_entropy`", fails=("test_softmax_cross_entropy_hidden",)),
+    Wrong("backward_by_autograd_on_own_formula",
+          "lets autograd differentiate its own log-softmax formula inside backward",
+          {"softmax_cross_entropy": Replace("""        logp, target = ctx.saved_tensors
+        grad = logp.exp()
+        grad[torch.arange(len(target), device=grad.device), target] -= 1
+        return grad * (grad_output / len(target)), None""", """        logp, target = ctx.saved_tensors
+        with torch.enable_grad():
+            z = logp.detach().requires_grad_()
+            shifted = z - z.amax(1, keepdim=True)
+            loss = -(shifted - shifted.exp().sum(1, keepdim=True).log()).gather(1, target[:, None]).mean()
+            (grad,) = torch.autograd.grad(loss, z)
+        return grad * grad_output, None""")},
+          message="ran autograd (`torch.autograd.grad`)", fails=("test_softmax_cross_entropy_hidden",)),
+
     # ---- alternative correct submissions ------------------------------------------------------
     Correct("logsumexp_with_max_values",
             "uses torch.max(...).values without detach and masks infinite maxima with masked_fill",
