@@ -241,6 +241,14 @@ with clauses.clause("the new head has a bias exactly when the old one had, is tr
         check_equal(str(_new.weight.dtype), "torch.float64", f"dtype of the new head of a float64 {_family}",
                     hint="the new nn.Linear was created with the default dtype: pass dtype=old.weight.dtype")
         check_equal(str(_new.weight.device), str(_old.weight.device), f"device of {_family}'s new head")
+    for _family in [f for f in ("resnet18", "nested", "vit") if f in _found][:1]:
+        _model = copy.deepcopy(_models[_family]).to("meta")  # a device other than the default one, on any grader
+        student_call(f"replace_head({_family} on the meta device, 4)", replace_head, _model, 4,
+                     known_errors=_HEAD_ERRORS)
+        check_equal(str(_model.get_submodule(_EXPECTED[_family]).weight.device), "meta",
+                    f"device of the new head of a {_family} whose parameters are on the meta device",
+                    mistakes={"the new nn.Linear was created on the default device (the CPU): create it on the old "
+                              "head's device (device=old.weight.device)": "cpu"})
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -738,8 +746,11 @@ with clauses.clause("ordinary CPU tensors usable by autograd; flattened features
                          "the model was left in eval mode: restore each module's previous mode":
                          {n: False for n in _modes}})
     _spatial = to_device(_Spatial()).train()
-    _out = student_call("extract_features(a backbone whose output is (N, 4, 8, 8), loader)", extract_features,
-                        _spatial, DataLoader(TensorDataset(_x[:5], _y[:5]), batch_size=2))
+    _out = student_call("extract_features(a backbone whose output is (N, 4, 8, 8), loader whose batches are on the "
+                        "grading device)", extract_features,
+                        _spatial, DataLoader(TensorDataset(*to_device(_x[:5], _y[:5])), batch_size=2))
+    check_equal([str(t.device) for t in _out.tensors], ["cpu", "cpu"],
+                "the devices of the features and labels when the loader yields batches on the grading device")
     with torch.no_grad():
         _expected = torch.flatten(copy.deepcopy(_spatial).eval()(to_device(_x[:5])), 1).cpu()
     check_close(_out.tensors[0], _expected, "features of a backbone with (N, 4, 8, 8) outputs: torch.flatten(out, 1)",

@@ -55,6 +55,11 @@ BANK = [
           {"replace_head": Replace(_NEW_LINEAR, '''    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None).to(old.weight.device)
 ''')},
           message="created with the default dtype", fails=("test_replace_head_hidden",)),
+    Wrong("new_head_default_device",
+          "keeps the old head's dtype but creates the new head on the default device",
+          {"replace_head": Replace(_NEW_LINEAR, '''    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None, dtype=old.weight.dtype)
+''')},
+          message="created on the default device", fails=("test_replace_head_hidden",)),
     Wrong("new_head_always_has_bias",
           "always builds the new head with a bias",
           {"replace_head": Replace("bias=old.bias is not None,\n", "\n")},
