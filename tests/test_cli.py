@@ -42,15 +42,18 @@ def test_cli_prints_each_students_score(autograded):
     assert completed.returncode == 0, completed.stderr
     lines = {line.split()[0]: line for line in completed.stdout.splitlines() if line.strip()}
     assert "20/20" in lines["ada"]
-    assert lines["bob"].split()[1:] == ["17/20", "count_parameters,", "count_parameters_hidden"]
-    assert lines["cy"].split()[1:] == ["0/20", "all"]
+    # Counting tensors breaks the clauses about values; the clause about the returned type still holds.
+    assert lines["bob"].split()[1:] == ["18/20", "count_parameters,", "count_parameters_hidden", "-"]
+    assert lines["cy"].split()[1:] == ["0/20", "all", "-"]
+    assert "Ran in: bubblewrap sandbox" in completed.stdout
 
 
 def test_cli_exports_nbgrader_csv(autograded):
     _, csv_path, _ = autograded
     rows = {row["student_id"]: row for row in csv.DictReader(csv_path.open())}
-    assert {s: float(r["score"]) for s, r in rows.items()} == {"ada": 20.0, "bob": 17.0, "cy": 0.0}
+    assert {s: float(r["score"]) for s, r in rows.items()} == {"ada": 20.0, "bob": 18.0, "cy": 0.0}
     assert {r["max_score"] for r in rows.values()} == {"20.0"}
+    assert {s: r["review"] for s, r in rows.items()} == {"ada": "", "bob": "", "cy": ""}
 
 
 def test_cli_writes_feedback_naming_the_mistake(autograded):
