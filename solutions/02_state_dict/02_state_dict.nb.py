@@ -77,6 +77,15 @@ def _resnet_layer4_fc_trainable():
     return net
 
 
+class _WithToken(nn.Module):
+    """A parameter of a module that has children (like ViT's class token), beside a Linear(8, 8)."""
+
+    def __init__(self):
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, 8))
+        self.body = nn.Linear(8, 8)
+
+
 class _Tied(nn.Module):
     def __init__(self):
         super().__init__()
@@ -99,6 +108,11 @@ with clauses.clause("every parameter value of a large model, buffers excluded, a
                           "statistics": everything + sum(b.numel() for b in net.buffers()),
                           "the default counted only the trainable parameters: trainable_only is False unless "
                           "asked": sum(p.numel() for p in net.parameters() if p.requires_grad)})
+    check_equal(student_call("count_parameters(a module with a parameter of its own beside a Linear(8, 8))",
+                             count_parameters, _WithToken()), 80,
+                "count_parameters of a module holding an (1, 1, 8) parameter of its own and a Linear(8, 8)",
+                mistakes={"only the parameters of leaf modules were counted: a module with children can hold "
+                          "parameters of its own (like ViT's class token)": 72})
 with clauses.clause("trainable_only=True (by keyword or by position) counts the parameters that require grad",
                     points=0.5):
     net = to_device(_resnet_layer4_fc_trainable())
@@ -914,6 +928,15 @@ def check_init(model, relu_layers, what):
     relu_layers maps the name of each ReLU layer to whether a BatchNorm sits between it and its ReLU.
     """
     fans = nn.init._calculate_fan_in_and_fan_out
+    with torch.no_grad():  # BatchNorm that is not at its defaults: resetting it would show
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                if module.affine:
+                    module.weight.uniform_(0.5, 1.5)
+                    module.bias.uniform_(-0.5, 0.5)
+                if module.track_running_stats:
+                    module.running_mean.uniform_(-0.5, 0.5)
+                    module.running_var.uniform_(0.5, 1.5)
     before = {n: t.clone() for n, t in model.state_dict().items() if ".running" in n or "num_batches" in n}
     bn_before = {n: (m.weight.clone(), m.bias.clone()) for n, m in model.named_modules()
                  if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine}

@@ -597,4 +597,34 @@ def load_checkpoint(path, model, optimizer, scheduler, generator):
     return model
 '''},
     ),
+    # --- found by the blind check -----------------------------------------------------------
+    Wrong(
+        name="count_leaf_modules_only",
+        story="Counts the parameters of leaf modules only, so a parameter held by a module with children "
+              "(a class token) is missed.",
+        edits={"count_parameters": Replace(
+            old="    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)",
+            new="""    seen = {}
+    for module in model.modules():
+        if not list(module.children()):
+            for p in module.parameters(recurse=False):
+                if p.requires_grad or not trainable_only:
+                    seen[id(p)] = p.numel()
+    return sum(seen.values())""")},
+        message="only the parameters of leaf modules were counted",
+        fails=("test_count_parameters_hidden",),
+    ),
+    Wrong(
+        name="init_resets_batchnorm",
+        story="init_weights also resets every BatchNorm layer's weight to 1 and bias to 0.",
+        edits={"init_weights": Replace(
+            old="    return model",
+            new="""    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.affine:
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+    return model""")},
+        message="init_weights must not change the BatchNorm layer",
+        fails=("test_init_weights_hidden",),
+    ),
 ]
