@@ -46,5 +46,7 @@ test: $(STAMP) browser
 benchmark: $(STAMP)
 	$(RUN) python tests/benchmark.py
 
+# Removes nbgrader's working area (gradebook, exchange, submissions, generated data); never
+# work/, which holds the students' own copies of lectures and assignments.
 clean:
-	rm -rf .course work
+	rm -rf .course
