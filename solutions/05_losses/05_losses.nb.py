@@ -646,6 +646,9 @@ with clauses.clause("inputs of shape (N, C, d1, ..., dk): classes along dim 1", 
         _ce_case(f"cross_entropy(logits (2, 4, 3, 5), target (2, 3, 5), reduction={_r!r})", _img, _seg, reduction=_r)
     _ce_case("cross_entropy(logits (3, 3, 4), target (3, 4))", to_device(torch.randn(3, 3, 4, dtype=torch.float64)),
              to_device(torch.randint(0, 3, (3, 4))))
+    _pimg = torch.softmax(to_device(torch.randn(2, 4, 3, 5, dtype=torch.float64)), 1)
+    _ce_case("cross_entropy(logits (2, 4, 3, 5), probability targets (2, 4, 3, 5), weight)",
+             to_device(torch.randn(2, 4, 3, 5, dtype=torch.float64)), _pimg, weight=_w64[:4])
     # With every option, the (N, C, d1, ..., dk) loss must be the loss of the same elements laid out as (M, C).
     _seg[0, 1, 2] = -100
     _flat_logits, _flat_target = _img.movedim(1, -1).reshape(-1, 4), _seg.reshape(-1)
@@ -664,9 +667,6 @@ with clauses.clause("probability targets: smoothing t' = (1 − ε) t + ε / C, 
     for _opts in ({}, {"weight": _w64}, {"label_smoothing": 0.3}, {"weight": _w64, "label_smoothing": 0.1, "reduction": "none"},
                   {"weight": _w64, "reduction": "sum"}):
         _ce_case(f"cross_entropy(logits, probability targets, {_opts})", _logits64, _p, **_opts)
-    _pimg = torch.softmax(to_device(torch.randn(2, 4, 3, 5, dtype=torch.float64)), 1)
-    _ce_case("cross_entropy(logits (2, 4, 3, 5), probability targets (2, 4, 3, 5), weight)",
-             to_device(torch.randn(2, 4, 3, 5, dtype=torch.float64)), _pimg, weight=_w64[:4])
 with clauses.clause("stable for logits of ±1e4 (values and gradients), logits not modified", points=1):
     for _dtype in (torch.float32, torch.float64):
         _x = to_device(extreme_logits(dtype=_dtype))

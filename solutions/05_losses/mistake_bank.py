@@ -296,6 +296,23 @@ BANK = [
         return grad * grad_output, None""")},
           message="ran autograd (`torch.autograd.grad`)", fails=("test_softmax_cross_entropy_hidden",)),
 
+    Wrong("class_weight_as_row",
+          "shapes the class weights as a (1, C) row, which broadcasts along the last dim of (N, C, H, W) logits",
+          {"cross_entropy": Replace("    w = weight.view(class_shape)\n", "    w = weight.view(1, -1)\n")},
+          message="cross_entropy(logits (2, 4, 3, 5)", fails=("test_cross_entropy_hidden",)),
+    Wrong("pos_weight_thresholded_targets",
+          "applies pos_weight to the whole loss of elements whose target exceeds 0.5",
+          {"bce_with_logits": Replace("""    positive = target * log_p
+    if pos_weight is not None:
+        positive = pos_weight * positive
+    loss = -(positive + (1 - target) * log_not_p)
+""", """    loss = -(target * log_p + (1 - target) * log_not_p)
+    if pos_weight is not None:
+        loss = torch.where(target > 0.5, pos_weight * loss, loss)
+""")},
+          message="binary_cross_entropy_with_logits(logits (6, 4), target, {'pos_weight': (4,)})",
+          fails=("test_bce_with_logits_hidden",)),
+
     # ---- alternative correct submissions ------------------------------------------------------
     Correct("logsumexp_with_max_values",
             "uses torch.max(...).values without detach and masks infinite maxima with masked_fill",
