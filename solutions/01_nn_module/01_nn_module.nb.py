@@ -240,6 +240,15 @@ with clauses.clause("attributes are set normally and the registries follow reass
     student_call("block.inner = None (over a registered sub-module)", setattr, block, "inner", None)
     check_equal([n for n, _ in block.named_parameters()], ["gain"],
                 "named_parameters() after block.inner = None (the name must leave _modules)")
+    block = _Block()
+    student_call("block.inner = Parameter(...) (a Parameter over a registered sub-module)", setattr, block, "inner",
+                 Parameter(torch.ones(1)))
+    check_equal(sorted(n for n, _ in block.named_parameters()), ["gain", "inner"],
+                "named_parameters() after a Parameter was assigned over the sub-module block.inner")
+    leaf = _Leaf()
+    student_call("leaf.w = _Leaf() (a sub-module over a registered Parameter)", setattr, leaf, "w", _Leaf())
+    check_equal([n for n, _ in leaf.named_parameters()], ["w.w"],
+                "named_parameters() after a sub-module was assigned over the Parameter leaf.w")
 with clauses.clause("parameters()/named_parameters(): own first, then sub-modules in assignment order, "
                     "recursively, with dotted names, a new pass per call", points=0.5):
     deep = student_call("a 3-level module", _Deep)
