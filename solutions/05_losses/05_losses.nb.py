@@ -647,8 +647,9 @@ with clauses.clause("inputs of shape (N, C, d1, ..., dk): classes along dim 1", 
     _ce_case("cross_entropy(logits (3, 3, 4), target (3, 4))", to_device(torch.randn(3, 3, 4, dtype=torch.float64)),
              to_device(torch.randint(0, 3, (3, 4))))
     _pimg = torch.softmax(to_device(torch.randn(2, 4, 3, 5, dtype=torch.float64)), 1)
-    _ce_case("cross_entropy(logits (2, 4, 3, 5), probability targets (2, 4, 3, 5), weight)",
-             to_device(torch.randn(2, 4, 3, 5, dtype=torch.float64)), _pimg, weight=_w64[:4])
+    for _r in ("mean", "none"):  # (weights with probability targets are the next clause's business)
+        _ce_case(f"cross_entropy(logits (2, 4, 3, 5), probability targets (2, 4, 3, 5), reduction={_r!r})",
+                 to_device(torch.randn(2, 4, 3, 5, dtype=torch.float64)), _pimg, reduction=_r)
     # With every option, the (N, C, d1, ..., dk) loss must be the loss of the same elements laid out as (M, C).
     _seg[0, 1, 2] = -100
     _flat_logits, _flat_target = _img.movedim(1, -1).reshape(-1, 4), _seg.reshape(-1)
