@@ -737,11 +737,13 @@ with clauses.clause("a parameter shared by two layers counts once", points=0.5):
                 "(15 + 15 values, one weight of 15 shared)",
                 mistakes={"a weight shared by two layers was counted twice: model.parameters() yields each "
                           "Parameter once": 45})
-with clauses.clause("frozen parameters (requires_grad=False) count too", points=0.5):
+with clauses.clause("frozen parameters (requires_grad=False) count too, in a model that has been trained",
+                    points=0.5):
     frozen = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))  # 15 + 6 + 8
     frozen[0].requires_grad_(False)
+    frozen(torch.randn(4, 4)).sum().backward()  # the trainable parameters now hold gradients
     check_equal(student_call("count_parameters(a model whose first layer is frozen)", count_parameters, frozen), 29,
-                "count_parameters(Linear(4, 3) frozen, BatchNorm1d(3), Linear(3, 2))",
+                "count_parameters(Linear(4, 3) frozen, BatchNorm1d(3), Linear(3, 2), after one backward())",
                 mistakes={"frozen parameters were left out: this count includes parameters with "
                           "requires_grad=False": 14})
 clauses.verdict()

@@ -467,6 +467,15 @@ BANK = [
         message='expected a int, got a Tensor',
         fails=("test_count_parameters", "test_count_parameters_hidden"),
     ),
+    Wrong(
+        name="count_params_without_grad",
+        story="Counts the parameters whose .grad is None, taking them for the trainable ones of a fresh model "
+              "(found by the self-check: a fresh model hid it).",
+        edits={"count_parameters": Replace(old="sum(p.numel() for p in model.parameters())",
+                                           new="sum(p.numel() for p in model.parameters() if p.grad is None)")},
+        message="after one backward()): expected 29, got 15",
+        fails=("test_count_parameters_hidden",),
+    ),
     # --- Other correct ways -------------------------------------------------------------------
     Correct(
         name="scratch_dict_attributes_and_stack",

@@ -273,6 +273,10 @@ with clauses.clause("every frozen BatchNorm layer (1d, 2d, 3d) stops updating; t
                      torch.randn(2, 3, 32, 32), "resnet18")
     _statistics_case(_Video(), ("stem", "blocks.1"), torch.randn(3, 2, 4, 4, 4), "a video model")
     _statistics_case(_Video(), (), torch.randn(3, 2, 4, 4, 4), "a video model with nothing kept trainable")
+    no_affine = nn.Sequential(OrderedDict(body=nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, affine=False)),
+                                          head=nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4, affine=False))))
+    _statistics_case(no_affine, ("head",), torch.randn(5, 3), "a model whose BatchNorm layers have no parameters "
+                     "(affine=False)")
 with clauses.clause("a SyncBatchNorm layer is a BatchNorm layer too", points=0.5):
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.SyncBatchNorm(4), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4),
                           nn.Flatten(), nn.Linear(4, 2))

@@ -114,6 +114,17 @@ BANK = [
         message="expected [], got ['blocks.1.1', 'stem.1']",
         fails=("test_freeze_hidden",),
     ),
+    Wrong(
+        "freeze_bn_by_its_parameters",
+        "puts a BatchNorm layer in eval mode when none of its own parameters trains, which also stops a kept "
+        "BatchNorm without parameters (affine=False) (found by the self-check)",
+        edits={"freeze": Replace("if isinstance(module, nn.modules.batchnorm._BatchNorm) and not trainable(name):",
+                                 "if isinstance(module, nn.modules.batchnorm._BatchNorm) and "
+                                 "not any(p.requires_grad for p in module.parameters()):")},
+        message="BatchNorm layers of a model whose BatchNorm layers have no parameters (affine=False) whose running "
+                "statistics changed",
+        fails=("test_freeze_hidden",),
+    ),
     # ---- Part 3: replace_prefix ----------------------------------------------------------------
     Wrong(
         "prefix_str_replace",
