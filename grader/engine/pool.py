@@ -90,6 +90,7 @@ class Slot:
             self.start()
         self._prepare_scratch(job)
         message = job.message(self.workdir, self.limits, wipe=[] if not self.sandboxed else ["/tmp", "/dev/shm"])
+        message["keep"] = [str(path) for path in sb.readable_paths()]  # read-only mounts inside /tmp
         deadline = time.monotonic() + job.deadline_s(self.limits)
         try:
             self.process.stdin.write((json.dumps(message) + "\n").encode())

@@ -89,11 +89,13 @@ def bwrap_command(scratch: Path, tmp_bytes: int) -> list[str]:
     args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox", "--clearenv"]
     _ro_bind_system(args)
+    # /tmp first: the course or its environment may live under /tmp (a CI clone), and a later
+    # tmpfs would hide them.
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     for path in readable_paths():
         if not any(str(path).startswith(top + "/") for top in ("/usr", "/etc", "/opt")):
             args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp",
-             "--bind", str(scratch), SANDBOX_WORKDIR, "--chdir", SANDBOX_WORKDIR]
+    args += ["--bind", str(scratch), SANDBOX_WORKDIR, "--chdir", SANDBOX_WORKDIR]
     for device in sorted(glob.glob("/dev/nvidia*")):  # the GPU, where there is one
         args += ["--dev-bind", device, device]
     # The sandbox's own root (where the mount points live) is read-only too: nothing a notebook

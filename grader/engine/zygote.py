@@ -182,12 +182,17 @@ def _reap() -> None:
             return
 
 
-def _empty(folder: str) -> None:
+def _empty(folder: str, keep: tuple[str, ...] = ()) -> None:
+    """Delete what ``folder`` holds, except the read-only mounts in ``keep`` and the folders above them."""
     if not os.path.isdir(folder):
         return
     for name in os.listdir(folder):
         path = os.path.join(folder, name)
-        if os.path.isdir(path) and not os.path.islink(path):
+        if path in keep:
+            continue
+        if any(kept.startswith(path + "/") for kept in keep):
+            _empty(path, keep)
+        elif os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
         else:
             try:
@@ -266,7 +271,7 @@ def run_job(job: dict, own_pid_namespace: bool) -> dict:
         _kill_everything_else(own_pid_namespace, pid)
     log_tail = _log_tail(job["cwd"])
     for folder in [job["cwd"], *job.get("wipe", [])]:
-        _empty(folder)
+        _empty(folder, tuple(job.get("keep", ())))
     if job.get("wipe"):  # the sandbox's /dev is writable (device nodes live there): drop plain files
         for name in os.listdir("/dev"):
             path = os.path.join("/dev", name)
@@ -378,7 +383,7 @@ def run_variants(job: dict, own_pid_namespace: bool) -> dict:
     os.close(results_r)
     _kill_everything_else(own_pid_namespace, pid)
     for folder in [job["cwd"], *job.get("wipe", [])]:
-        _empty(folder)
+        _empty(folder, tuple(job.get("keep", ())))
     answer = json.loads(line) if line else {"error": "the mutant runner did not answer"}
     answer["seconds"] = round(time.perf_counter() - start, 3)
     return answer
