@@ -215,6 +215,15 @@ with clauses.clause("replace_head puts a new nn.Linear(in_features, num_classes)
                    "shape" if _new is _old and _new.out_features == 7 else None)
         check_equal((_new.in_features, _new.out_features), (_old.in_features, 7),
                     f"(in_features, out_features) of {_family}'s new head")
+        _fresh = [_new.weight.detach()] + ([_new.bias.detach()] if _new.bias is not None else [])
+        check(all(bool(t.abs().sum() > 0) for t in _fresh),
+              f"the new head of {_family} has an all-zero weight or bias: it must be freshly initialised "
+              f"(nn.Linear's own initialisation, uniform within 1/sqrt(in_features)).")
+        _bound = _new.in_features ** -0.5
+        _largest = max(t.abs().max().item() for t in _fresh)
+        check(_largest <= _bound * (1 + 1e-5),
+              f"the new head of {_family} holds values up to {_largest:.3g}, beyond the bound 1/sqrt(in_features) = "
+              f"{_bound:.3g} of nn.Linear's own initialisation: it must be freshly initialised by nn.Linear.")
         check(not torch.equal(_new.weight[:7].detach(), _old.weight[:7].detach()),
               f"the new head of {_family} starts with the old head's weights: it must be freshly initialised "
               f"(nn.Linear's own initialisation).")
@@ -344,11 +353,6 @@ def _bn_state(model):
             for n, m in model.named_modules() if isinstance(m, _BN)}
 
 
-def _drifted(model, state):
-    return [n for n, m in model.named_modules() if isinstance(m, _BN)
-            and not (torch.equal(m.running_mean, state[n][0]) and torch.equal(m.num_batches_tracked, state[n][2]))]
-
-
 torch.manual_seed(0)
 _x = to_device(torch.randn(6, 3, 32, 32))
 _cases = {}
@@ -376,39 +380,65 @@ with clauses.clause("the head's parameters are trainable, all others frozen; the
                              {n: False for n in _expected}})
         check_equal(list(_model.state_dict()), _keys, f"the state_dict keys of {_what} after freeze_backbone")
 
-with clauses.clause("after model.train(), BatchNorm layers outside the head neither use batch statistics nor "
-                    "update their running statistics, and Dropout outside the head is off", points=1):
+with clauses.clause("from the call on, also after model.train(), BatchNorm, Dropout and StochasticDepth outside the "
+                    "head run in eval mode, and BatchNorm's running statistics stay unchanged", points=1):
     for _what, (_model, _head_name) in _cases.items():
         _model = copy.deepcopy(_model).train()
         _head = _model.get_submodule(_head_name)
         with torch.no_grad():
             _expected = copy.deepcopy(_model).eval()(_x)
         _state = _bn_state(_model)
+        # Each mode-dependent module outside the head records its training flag whenever it runs (a forward hook
+        # registered before the student's code and run first: the flag the module has just computed with).
+        _ran = {"during freeze_backbone": [], "right after freeze_backbone": [], "after model.train()": []}
+        _phase = "during freeze_backbone"
+        _watched = [(n, m) for n, m in _model.named_modules()
+                    if isinstance(m, _MODE_DEPENDENT) and not any(m is h for h in _head.modules())]
+        for _n, _m in _watched:
+            _m.register_forward_hook(lambda module, args, out, n=_n: _ran[_phase].append((n, module)) if module.training
+                                     else None, prepend=True)
         student_call(f"freeze_backbone({_what}, head)", freeze_backbone, _model, _head)
+        _phase = "right after freeze_backbone"
         with torch.no_grad():
             _model(_x)  # a forward pass right after freezing, before any model.train()
-        _drift = _drifted(_model, _state)
-        check(not _drift, f"{_what}: BatchNorm layers outside the head ({', '.join(_drift[:3])}) changed their "
-                          f"running statistics in a forward pass right after freeze_backbone.",
-              hint="requires_grad=False does not stop BatchNorm from updating its running statistics in training "
-                   "mode: the backbone's BatchNorm layers must be in eval mode")
+        _phase = "after model.train()"
+        _outputs = []
         for _epoch in range(2):
             _model.train()  # what a training loop does at the start of every epoch
             with torch.no_grad():
-                _got = _model(_x)
-            _drift = _drifted(_model, _state)
-            check(not _drift, f"{_what}: BatchNorm layers outside the head ({', '.join(_drift[:3])}) changed their "
-                              f"running statistics in a forward pass after model.train().",
-                  hint="the eval mode set by freeze_backbone did not survive model.train(): a training loop calls "
-                       "model.train() every epoch, which puts every module back in training mode")
-            _running = [f"{n} ({type(m).__name__})" for n, m in _model.named_modules()
-                        if isinstance(m, _MODE_DEPENDENT) and m.training and not any(m is h for h in _head.modules())]
-            check(not _running, f"{_what}: after model.train() and a forward pass, these modules outside the head "
-                                f"are in training mode: {', '.join(_running[:4])}.",
-                  hint="only some kinds of layers were put in eval mode: every module outside the head whose "
-                       "behaviour depends on its mode (BatchNorm of any dimension, Dropout, StochasticDepth) "
-                       "must compute as in eval mode")
-            if _head_name != "head":  # a head without Dropout: the whole output must be the eval-mode output
+                _outputs.append(_model(_x))
+        _train_names = sorted({n for n, _ in _ran["after model.train()"]})
+        _first_names = sorted({n for n, _ in _ran["right after freeze_backbone"]})
+        if _train_names:
+            _kinds_training = {type(m) for _, m in _ran["after model.train()"]}
+            _kinds_eval = {type(m) for n, m in _watched if n not in _train_names}
+            _hint = None
+            if not set(_train_names) & set(_first_names):
+                _hint = ("the eval mode set by freeze_backbone did not survive model.train(): a training loop calls "
+                         "model.train() every epoch, which puts every module back in training mode")
+            elif _kinds_eval and not _kinds_training & _kinds_eval:
+                _hint = (f"only some kinds of layers were kept in eval mode ({', '.join(sorted(k.__name__ for k in _kinds_eval))} "
+                         f"but not {', '.join(sorted(k.__name__ for k in _kinds_training))}): every module outside the "
+                         f"head whose behaviour depends on its mode (BatchNorm of any dimension, Dropout, "
+                         f"StochasticDepth) must run in eval mode")
+            check(False, f"{_what}: after freeze_backbone and model.train(), these modules outside the head ran in "
+                         f"training mode: {', '.join(_train_names[:4])}{' ...' if len(_train_names) > 4 else ''}.",
+                  hint=_hint)
+        check(not _first_names, f"{_what}: in the forward pass right after freeze_backbone (before any model.train()) "
+                                f"these modules outside the head ran in training mode: {', '.join(_first_names[:4])}; "
+                                f"after model.train() they ran in eval mode. The backbone must compute as in eval "
+                                f"mode from the call on.")
+        _moved = [n for n, m in _model.named_modules() if isinstance(m, _BN)
+                  and not (torch.equal(m.running_mean, _state[n][0]) and torch.equal(m.running_var, _state[n][1]))]
+        check(not _moved, f"{_what}: the running mean or variance of BatchNorm layers outside the head "
+                          f"({', '.join(_moved[:3])}) changed in forward passes after freeze_backbone.")
+        _counted = [n for n, m in _model.named_modules() if isinstance(m, _BN)
+                    and not torch.equal(m.num_batches_tracked, _state[n][2])]
+        check(not _counted, f"{_what}: the num_batches_tracked of BatchNorm layers outside the head "
+                            f"({', '.join(_counted[:3])}) changed in forward passes after freeze_backbone: they counted "
+                            f"training batches.")
+        if _head_name != "head":  # a head without Dropout: the whole output must be the eval-mode output
+            for _got in _outputs:
                 check_close(_got, _expected, f"{_what}'s output in training mode after freeze_backbone (expected: "
                                              f"the eval-mode output)", atol=1e-4)
 
@@ -422,8 +452,10 @@ with clauses.clause("the head's modules keep following model.train() and model.e
     check(_head[1].training and not torch.equal(_a, _b),
           "after model.train(), the Dropout inside the head must be active (two forward passes of the same "
           "batch must differ), but it was off.",
-          hint="every module was kept in eval mode, the head's too: only the modules outside the head stay in eval")
-    check(not _model.body[6].training, "the Dropout of the backbone ran in training mode.")
+          hint="the head was kept in eval mode too: only the modules outside the head stay in eval mode"
+          if not _head[1].training else None)
+    # Whether the backbone stays in eval mode is the clause above's: here, a second call must change nothing.
+    _backbone_training = [m.training for m in _model.body]
     _model.eval()
     with torch.no_grad():
         _a, _b = _model(_x), _model(_x)
@@ -432,8 +464,10 @@ with clauses.clause("the head's modules keep following model.train() and model.e
     _model.train()
     with torch.no_grad():
         _model(_x)
-    check(_head[1].training and not _model.body[1].training,
-          "after calling freeze_backbone twice and model.train(), the head must train and the backbone's BatchNorm not.")
+    check(_head[1].training, "after calling freeze_backbone twice and model.train(), the head's Dropout must be active.")
+    check_equal([m.training for m in _model.body], _backbone_training,
+                "the training flags of the backbone's modules after calling freeze_backbone twice and model.train() "
+                "(expected: as after one call)")
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -467,8 +501,8 @@ def parameter_groups(model, head, head_lr, backbone_lr, weight_decay):
             continue
         decays = not (name.endswith("bias") or id(parameter) in in_norm)
         groups.setdefault((id(parameter) in in_head, decays), []).append(parameter)
-    return [{"params": params, "lr": head_lr if is_head else backbone_lr,
-             "weight_decay": weight_decay if decays else 0.0}
+    return [{"params": params, "lr": float(head_lr if is_head else backbone_lr),
+             "weight_decay": float(weight_decay) if decays else 0.0}
             for (is_head, decays), params in groups.items()]
     ### END SOLUTION
 
@@ -513,6 +547,14 @@ class _Tied(nn.Module):  # a shared weight, a PReLU (1-D weight, not a normalisa
         self.out = nn.Linear(6, 2)
 
 
+class _Prefixed(nn.Module):  # the head "fc" has no bias, and a sibling "fc2" in the backbone: a prefix of its name
+    def __init__(self):
+        super().__init__()
+        self.fc2 = nn.Linear(6, 6)
+        self.bn = nn.BatchNorm1d(6)
+        self.fc = nn.Linear(6, 2, bias=False)
+
+
 def _expected_settings(model, head, head_lr, backbone_lr, wd):
     in_head = {id(p) for p in head.parameters()}
     in_norm = {id(p) for m in model.modules() if isinstance(m, NORM_LAYERS) for p in m.parameters(recurse=False)}
@@ -539,6 +581,8 @@ def _cases():
     yield "a model with a shared weight, PReLU and GroupNorm", tied, tied.out
     effnet = to_device(build("efficientnet_b0"))
     yield "efficientnet_b0 with its whole classifier as head", effnet, effnet.classifier
+    prefixed = to_device(_Prefixed())
+    yield "a model whose head fc has no bias and a sibling fc2", prefixed, prefixed.fc
 
 
 def _lenient_settings(groups, model):
@@ -556,22 +600,35 @@ for _what, _model, _head in _cases():
     except Exception:
         pass  # the first clause reports it
     _expected_all[_what] = (_model, _head, _expected_settings(_model, _head, 0.01, 0.001, 0.05))
-with clauses.clause("the groups hold exactly the trainable parameters, each once, as lists in dicts with the "
-                    "keys params, lr, weight_decay", points=1):
+with clauses.clause("the groups hold exactly the trainable parameters, each once, as non-empty lists in dicts with "
+                    "the keys params, lr and weight_decay (floats)", points=1):
     for _what, (_model, _head, _expected) in _expected_all.items():
         _call = f"parameter_groups({_what}, head, 0.01, 0.001, 0.05)"
         _groups = student_call(_call, parameter_groups, _model, _head, 0.01, 0.001, 0.05)
         _got = group_settings(_groups, _model, _call)
+        for _group in _groups:
+            check_type(_group["lr"], float, f"group['lr'] of {_call}")
+            check_type(_group["weight_decay"], float, f"group['weight_decay'] of {_call}")
         _frozen = sorted(n for n in _got if n not in _expected)
         check(not _frozen, f"{_call} holds frozen parameters (requires_grad=False), e.g. {_frozen[:3]}.",
               hint="frozen parameters were given to the optimizer: keep only those with requires_grad=True")
         check_equal(sorted(set(_expected) - set(_got)), [], f"trainable parameters missing from {_call}")
         student_call(f"torch.optim.AdamW({_call})", torch.optim.AdamW, _groups)
+    _model, _head, _ = _expected_all["a model whose head fc has no bias and a sibling fc2"]
+    _call = "parameter_groups(a model, head, head_lr=1, backbone_lr=0.001, weight_decay=0), the ints 1 and 0"
+    for _group in student_call(_call, parameter_groups, _model, _head, 1, 0.001, 0):
+        check_type(_group["lr"], float, f"group['lr'] of {_call}")
+        check_type(_group["weight_decay"], float, f"group['weight_decay'] of {_call}")
 
+# The two settings clauses judge the trainable parameters that the groups hold (which parameters they hold is
+# the first clause's).
 with clauses.clause("head parameters get head_lr, all others backbone_lr", points=1):
     check(len(_got_all) == len(_expected_all), "parameter_groups raised an error (see the clause above).")
     for _what, _got in _got_all.items():
         _model, _head, _expected = _expected_all[_what]
+        _got = {n: v for n, v in _got.items() if n in _expected}
+        _expected = {n: v for n, v in _expected.items() if n in _got}
+        check(_got, f"parameter_groups({_what}, ...) holds none of the model's trainable parameters.")
         check_same({n: lr for n, (lr, _) in _got.items()}, {n: lr for n, (lr, _) in _expected.items()},
                    f"the lr of each parameter from parameter_groups({_what}, head, head_lr=0.01, backbone_lr=0.001, ...)",
                    mistakes={"head_lr and backbone_lr were swapped":
@@ -585,6 +642,9 @@ with clauses.clause("weight_decay=0 exactly for biases and normalisation-layer p
     check(len(_got_all) == len(_expected_all), "parameter_groups raised an error (see the clause above).")
     for _what, _got in _got_all.items():
         _model, _head, _expected = _expected_all[_what]
+        _got = {n: v for n, v in _got.items() if n in _expected}
+        _expected = {n: v for n, v in _expected.items() if n in _got}
+        check(_got, f"parameter_groups({_what}, ...) holds none of the model's trainable parameters.")
         _wd = lambda settings: {n: wd for n, (_, wd) in settings.items()}
         _norm_types = {
             "only BatchNorm layers were exempted from weight decay: LayerNorm, GroupNorm and the other "
@@ -644,7 +704,7 @@ def extract_features(model, loader):
     finally:
         for module, training in modes.items():
             module.training = training
-    return TensorDataset(torch.cat(features).clone(), torch.cat(labels).clone())
+    return TensorDataset(torch.cat(features).clone(), torch.cat(labels).to(torch.int64).clone())
     ### END SOLUTION
 
 # %% [tests id=test_extract_features points=1]
@@ -665,16 +725,18 @@ print("Part 4 visible tests passed.")
 # Hidden tests for extract_features run here when your work is graded.
 ### BEGIN HIDDEN TESTS
 class _Recorder:
-    """A forward pre-hook that records inference mode and the BatchNorm's mode at each call."""
+    """A forward pre-hook that records inference mode, the BatchNorm's mode, the batch's device and whether
+    gradients are recorded, at each call."""
 
     def __init__(self, bn):
-        self.bn, self.calls = bn, []
+        self.bn, self.calls, self.grad_enabled = bn, [], []
 
     def __call__(self, module, args):
         self.calls.append((torch.is_inference_mode_enabled(), self.bn.training, args[0].device.type))
+        self.grad_enabled.append(torch.is_grad_enabled())
 
 
-class _Spatial(nn.Module):  # a backbone whose output is a (N, C, H, W) feature map, with Dropout
+class _Spatial(nn.Module):  # a backbone whose output is a (N, C, H, W) feature map
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(nn.Conv2d(3, 4, 3, stride=4), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.5))
@@ -704,9 +766,14 @@ with torch.no_grad():
     _as_is.load_state_dict(_state)
     _train_mode = torch.cat([_as_is(to_device(_x[_order[i:i + 7]])).cpu() for i in range(0, len(_x), 7)])
 
+# The features are compared with the model's outputs in the mode it ran in: whether it ran in eval mode is the
+# second clause's, so that one mistake costs one clause.
+_ran_in_training = [training for _, training, _ in _recorder.calls]
+_in_eval = not any(_ran_in_training)
+
 clauses = Clauses(points=3)
-with clauses.clause("a TensorDataset of (N, D) features and int64 labels, on the CPU, in loader order, computed in "
-                    "eval mode", points=1):
+with clauses.clause("a TensorDataset of the features torch.flatten(model(x), 1), shape (N, D), and the labels as "
+                    "int64, both on the CPU, in loader order", points=1):
     check_type(_result, TensorDataset, "extract_features(...)")
     check_equal(len(_result.tensors), 2, "the number of tensors in the returned TensorDataset")
     _features, _labels = _result.tensors
@@ -714,30 +781,46 @@ with clauses.clause("a TensorDataset of (N, D) features and int64 labels, on the
     check_equal(_labels.tolist(), _y[_order].tolist(), "the labels (the loader visits the dataset through a sampler)",
                 mistakes={"the dataset was read in its own order instead of the loader's": _y.tolist()})
     check_equal(str(_features.device), "cpu", "the features' device")
-    check_close(_features, _reference[_order], "the features of the 30 images, in loader order", atol=1e-4,
-                mistakes={"the dataset was read in its own order instead of the loader's": _reference,
-                          "features computed in training mode: BatchNorm used each batch's statistics; call "
-                          "model.eval() first": _train_mode})
+    check_close(_features, _reference[_order] if _in_eval else _train_mode,
+                f"the features of the 30 images, in loader order (computed in the {'eval' if _in_eval else 'training'} "
+                f"mode the model ran in)", atol=1e-4,
+                mistakes={"the dataset was read in its own order instead of the loader's": _reference} if _in_eval else None)
+    # A backbone with (N, C, H, W) outputs, in eval mode (its mode is not what this clause is about); a loader on the
+    # grading device whose labels are int32.
+    _spatial = to_device(_Spatial()).eval()
+    _out = student_call("extract_features(a backbone whose output is (N, 4, 8, 8), loader whose batches are on the "
+                        "grading device, with int32 labels)", extract_features,
+                        _spatial, DataLoader(TensorDataset(*to_device(_x[:5], _y[:5].to(torch.int32))), batch_size=2))
+    check_type(_out, TensorDataset, "extract_features(...)")
+    check_equal([str(t.device) for t in _out.tensors], ["cpu", "cpu"],
+                "the devices of the features and labels when the loader yields batches on the grading device")
+    check_equal(str(_out.tensors[1].dtype), "torch.int64", "the labels' dtype when the loader yields int32 labels",
+                mistakes={"the labels were returned as the loader gave them: convert them to int64": "torch.int32"})
+    check_equal(_out.tensors[1].tolist(), _y[:5].tolist(), "the labels when the loader yields int32 labels")
+    with torch.no_grad():
+        _expected = torch.flatten(copy.deepcopy(_spatial)(to_device(_x[:5])), 1).cpu()
+    check_close(_out.tensors[0], _expected, "features of a backbone with (N, 4, 8, 8) outputs: torch.flatten(out, 1)",
+                atol=1e-4, mistakes={"softmax was applied to the features: features are the backbone's raw outputs":
+                                     torch.softmax(_expected, dim=1)})
 with clauses.clause("the forward passes run under torch.inference_mode(), in eval mode, on the model's device", points=1):
     check(len(_recorder.calls) > 0, "the model was never called.")
+    _no_inference = not any(inference for inference, _, _ in _recorder.calls)
     check(all(inference for inference, _, _ in _recorder.calls),
           "the forward passes did not run under torch.inference_mode().",
           hint="torch.no_grad() was used where the contract asks for torch.inference_mode()" if
-          not any(inference for inference, _, _ in _recorder.calls) else None)
-    check(not any(training for _, training, _ in _recorder.calls),
-          "the model ran in training mode: BatchNorm normalised with each batch's statistics.",
-          hint="model.eval() was not called before extracting the features")
+          _no_inference and not any(_recorder.grad_enabled) else None)
+    check(not any(_ran_in_training), "the model ran in training mode: BatchNorm normalised with each batch's statistics.",
+          hint="model.eval() was not called before extracting the features" if all(_ran_in_training) else None)
     check_equal({device for _, _, device in _recorder.calls}, {grading_device().type},
                 "the device of the batches given to the model")
     check(torch.equal(_model.state_dict()["bn1.running_mean"].cpu(), _state["bn1.running_mean"].cpu()),
           "extract_features changed BatchNorm's running statistics.")
-with clauses.clause("ordinary CPU tensors usable by autograd; flattened features; every module's mode restored", points=1):
-    _features = _result.tensors[0]
-    check(not _features.is_inference() and not _result.tensors[1].is_inference(),
+with clauses.clause("ordinary tensors usable by autograd; every module's mode restored", points=1):
+    check(not _result.tensors[0].is_inference() and not _result.tensors[1].is_inference(),
           "the returned tensors are inference tensors (created under torch.inference_mode()): autograd refuses "
           "them when a head is trained on them.",
           hint="the features were concatenated inside inference_mode: clone them (or concatenate) outside it")
-    check(not _features.requires_grad, "the features must not require grad.")
+    check(not _result.tensors[0].requires_grad, "the features must not require grad.")
     _after = {n: m.training for n, m in _model.named_modules()}
     check_same(_after, _modes, "the training flag of every module after extract_features",
                mistakes={"the modes were reset with model.train(...) instead of restoring each module's own flag: "
@@ -745,18 +828,6 @@ with clauses.clause("ordinary CPU tensors usable by autograd; flattened features
                          {n: True for n in _modes},
                          "the model was left in eval mode: restore each module's previous mode":
                          {n: False for n in _modes}})
-    _spatial = to_device(_Spatial()).train()
-    _out = student_call("extract_features(a backbone whose output is (N, 4, 8, 8), loader whose batches are on the "
-                        "grading device)", extract_features,
-                        _spatial, DataLoader(TensorDataset(*to_device(_x[:5], _y[:5])), batch_size=2))
-    check_equal([str(t.device) for t in _out.tensors], ["cpu", "cpu"],
-                "the devices of the features and labels when the loader yields batches on the grading device")
-    with torch.no_grad():
-        _expected = torch.flatten(copy.deepcopy(_spatial).eval()(to_device(_x[:5])), 1).cpu()
-    check_close(_out.tensors[0], _expected, "features of a backbone with (N, 4, 8, 8) outputs: torch.flatten(out, 1)",
-                atol=1e-4, mistakes={"softmax was applied to the features: features are the backbone's raw outputs":
-                                     torch.softmax(_expected, dim=1)})
-    check(_spatial.training and _spatial.body[3].training, "the backbone's modes were not restored after the call.")
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -832,21 +903,34 @@ with clauses.clause("reaches 90 % test accuracy within 10 s", points=1):
 with clauses.clause("an nn.Linear(D, num_classes) in float32 on the features' device, seeded, inputs unchanged",
                     points=1):
     _f_copy, _l_copy = _f.clone(), _l.clone()
+    # Before each call the global generator is seeded with another value: after the call, torch.initial_seed() tells
+    # which seed train_probe set (torch.manual_seed(seed) sets it), and a probe that depends only on its arguments
+    # comes out the same.
     torch.manual_seed(123)
     _a = student_call("train_probe(features (40, 16), labels, 4)", train_probe, _f, _l, 4)
-    torch.manual_seed(456)  # another global state: a seeded probe must not care
+    _seed_a = torch.initial_seed()
+    torch.manual_seed(456)
     _b = student_call("train_probe(features (40, 16), labels, 4) again", train_probe, _f, _l, 4)
+    torch.manual_seed(789)
+    _c = student_call("train_probe(features (40, 16), labels, 4, seed=1)", train_probe, _f, _l, 4, seed=1)
+    _seed_c = torch.initial_seed()
     check_type(_a, nn.Linear, "train_probe(...)")
     check_equal((_a.in_features, _a.out_features), (16, 4), "(in_features, out_features) of the probe")
     check_equal(str(_a.weight.dtype), "torch.float32", "the probe's dtype")
     check_equal(str(_a.weight.device.type), grading_device().type, "the probe's device")
     check(torch.equal(_f, _f_copy) and torch.equal(_l, _l_copy), "train_probe modified its inputs.",
-          hint="the features were standardised in place (-= or /=): work on a copy")
+          hint="the features were standardised in place (-= or /=): work on a copy" if torch.equal(_l, _l_copy)
+          and not torch.equal(_f, _f_copy) and torch.allclose(_f.mean(dim=0), torch.zeros_like(_f[0]), atol=1e-4)
+          else None)
+    check_equal((_seed_a, _seed_c), (0, 1), "torch.initial_seed() after train_probe(..., seed=0) and after "
+                                            "train_probe(..., seed=1), the global seed being 123 and 789 before",
+                mistakes={"torch.manual_seed(seed) is not called in train_probe": (123, 789),
+                          "a fixed seed was used instead of the seed argument":
+                              lambda got: got[0] == got[1] and got[0] not in (123, 789)})
     check(torch.equal(_a.weight, _b.weight) and torch.equal(_a.bias, _b.bias),
-          "two calls of train_probe with the same arguments returned different weights.",
-          hint="torch.manual_seed(seed) is not called at the start of train_probe")
-    _c = student_call("train_probe(features, labels, 4, seed=1)", train_probe, _f, _l, 4, seed=1)
-    check(not torch.equal(_a.weight, _c.weight), "seed=1 gave the same weights as seed=0: the seed must be used.")
+          "two calls of train_probe with the same arguments (the global generator seeded differently before each) "
+          "returned different weights: torch.manual_seed(seed) must come first, before any random number is drawn, "
+          "and every random number must come from torch's generator.")
 clauses.verdict()
 ### END HIDDEN TESTS
 

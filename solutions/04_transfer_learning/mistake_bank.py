@@ -78,7 +78,7 @@ BANK = [
     Wrong("requires_grad_only",
           "freezes the backbone with requires_grad=False and nothing else",
           {"freeze_backbone": Replace(_HOOK, "")},
-          message="requires_grad=False does not stop BatchNorm", fails=("test_freeze_backbone", "test_freeze_backbone_hidden")),
+          message="these modules outside the head ran in training mode", fails=("test_freeze_backbone", "test_freeze_backbone_hidden")),
     Wrong("eval_does_not_survive_train",
           "puts the backbone in eval mode once, inside freeze_backbone",
           {"freeze_backbone": Replace(_HOOK, "    keep_backbone_in_eval(model, ())\n")},
@@ -92,17 +92,17 @@ BANK = [
           "registers a hook that puts the whole model in eval mode, the head included",
           {"freeze_backbone": Replace("        for leaf in backbone_leaves:\n            leaf.eval()\n",
                                       "        module.eval()\n")},
-          message="every module was kept in eval mode", fails=("test_freeze_backbone_hidden",)),
+          message="the head was kept in eval mode too", fails=("test_freeze_backbone_hidden",)),
     Wrong("only_batchnorm_in_eval",
           "keeps only the backbone's BatchNorm layers in eval mode, leaving Dropout and StochasticDepth training",
           {"freeze_backbone": Replace("if m not in head_modules and not list(m.children())]",
                                       "if m not in head_modules and isinstance(m, nn.modules.batchnorm._BatchNorm)]")},
-          message="only some kinds of layers were put in eval mode", fails=("test_freeze_backbone_hidden",)),
+          message="only some kinds of layers were kept in eval mode", fails=("test_freeze_backbone_hidden",)),
     Wrong("batchnorm2d_and_dropout_only",
           "keeps only the backbone's nn.BatchNorm2d and nn.Dropout layers in eval mode (found by the blind check)",
           {"freeze_backbone": Replace("if m not in head_modules and not list(m.children())]",
                                       "if m not in head_modules and isinstance(m, (nn.BatchNorm2d, nn.Dropout))]")},
-          message="only some kinds of layers were put in eval mode", fails=("test_freeze_backbone_hidden",)),
+          message="only some kinds of layers were kept in eval mode", fails=("test_freeze_backbone_hidden",)),
     Wrong("hook_keeps_head_training",
           "registers a hook that puts the model in eval mode and the head back in training mode before every "
           "forward pass, so model.eval() no longer reaches the head (found by the blind check)",
@@ -153,7 +153,7 @@ BANK = [
           message="recognised by their name", fails=("test_parameter_groups_hidden",)),
     Wrong("learning_rates_swapped",
           "gives the backbone the head's learning rate and the head the backbone's",
-          {"parameter_groups": Replace('"lr": head_lr if is_head else backbone_lr', '"lr": backbone_lr if is_head else head_lr')},
+          {"parameter_groups": Replace('"lr": float(head_lr if is_head else backbone_lr)', '"lr": float(backbone_lr if is_head else head_lr)')},
           message="head_lr and backbone_lr were swapped", fails=("test_parameter_groups", "test_parameter_groups_hidden")),
     Wrong("head_argument_ignored",
           "finds the head itself with find_head instead of using the head it is given (found by the blind check)",
@@ -183,7 +183,7 @@ BANK = [
               Replace("                labels.append(y.cpu())\n",
                       "                labels.append(y.cpu())\n"
                       "            dataset = TensorDataset(torch.cat(features), torch.cat(labels))\n"),
-              Replace("    return TensorDataset(torch.cat(features).clone(), torch.cat(labels).clone())",
+              Replace("    return TensorDataset(torch.cat(features).clone(), torch.cat(labels).to(torch.int64).clone())",
                       "    return dataset")]},
           message="inference tensors", fails=("test_extract_features", "test_extract_features_hidden")),
     Wrong("only_model_flag_restored",
@@ -214,11 +214,11 @@ BANK = [
     Wrong("probe_not_seeded",
           "does not seed torch inside train_probe",
           {"train_probe": Replace("    torch.manual_seed(seed)\n", "")},
-          message="torch.manual_seed(seed) is not called", fails=("test_train_probe_hidden",)),
+          message="torch.manual_seed(seed) is not called in train_probe", fails=("test_train_probe_hidden",)),
     Wrong("probe_seed_ignored",
           "seeds with a fixed 0 instead of the seed argument",
           {"train_probe": Replace("    torch.manual_seed(seed)\n", "    torch.manual_seed(0)\n")},
-          message="seed=1 gave the same weights", fails=("test_train_probe_hidden",)),
+          message="a fixed seed was used instead of the seed argument", fails=("test_train_probe_hidden",)),
     Wrong("probe_standardises_in_place",
           "standardises the features in place before training",
           {"train_probe": Replace("    torch.manual_seed(seed)\n",
@@ -273,6 +273,60 @@ BANK = [
           "switches the model to eval mode and leaves it there",
           {"predict": Replace("    model.train(was_training)\n", "")},
           message="model.eval() was called without restoring", fails=("test_predict_hidden",)),
+    Wrong("new_head_zero_initialised",
+          "zero-initialises the new head, as torchvision does for the vision transformer's head (found by the blind check)",
+          {"replace_head": Replace("    setattr(parent, attribute, new)\n",
+                                   "    nn.init.zeros_(new.weight)\n    if new.bias is not None:\n"
+                                   "        nn.init.zeros_(new.bias)\n    setattr(parent, attribute, new)\n")},
+          message="has an all-zero weight or bias", fails=("test_replace_head_hidden",)),
+    Wrong("train_override_not_applied_at_freeze",
+          "gives the model a train method that keeps the backbone in eval mode, but does not call it in "
+          "freeze_backbone (found by the blind check)",
+          {"freeze_backbone": Replace(_HOOK, '''    import types
+
+    def train(self, mode=True):
+        nn.Module.train(self, mode)
+        keep_backbone_in_eval(self, ())
+        return self
+
+    model.train = types.MethodType(train, model)
+''')},
+          message="in the forward pass right after freeze_backbone (before any model.train())",
+          fails=("test_freeze_backbone_hidden",)),
+    Wrong("batchnorm_momentum_zero",
+          "sets the backbone's BatchNorm momentum to 0 and its Dropout p to 0 instead of eval mode (found by the "
+          "blind check)",
+          {"freeze_backbone": Replace(_HOOK, '''    for leaf in backbone_leaves:
+        if isinstance(leaf, nn.modules.batchnorm._BatchNorm):
+            leaf.momentum = 0.0
+        if isinstance(leaf, nn.modules.dropout._DropoutNd):
+            leaf.p = 0.0
+''')},
+          message="these modules outside the head ran in training mode", fails=("test_freeze_backbone_hidden",)),
+    Wrong("empty_groups_kept",
+          "builds the four (head | backbone) x (decay | no decay) groups and returns them all, even empty ones "
+          "(found by the blind check)",
+          {"parameter_groups": Replace("    groups = {}\n",
+                                       "    groups = {(h, d): [] for h in (True, False) for d in (True, False)}\n")},
+          message="holds an empty group", fails=("test_parameter_groups_hidden",)),
+    Wrong("head_parameters_by_name_prefix",
+          "recognises the head's parameters by the head's name as a prefix, so a sibling fc2 of fc counts as head "
+          "(found by the blind check)",
+          {"parameter_groups": Replace("    in_head = {id(p) for p in head.parameters()}\n",
+                                       "    head_name = next(n for n, m in model.named_modules() if m is head)\n"
+                                       "    in_head = {id(p) for n, p in model.named_parameters() if n.startswith(head_name)}\n")},
+          message="the lr of each parameter", fails=("test_parameter_groups_hidden",)),
+    Wrong("settings_not_floats",
+          "passes the learning rates through as given and writes the no-decay rate as the int 0 (found by the "
+          "blind check)",
+          {"parameter_groups": Replace('''"lr": float(head_lr if is_head else backbone_lr),
+             "weight_decay": float(weight_decay) if decays else 0.0}''', '''"lr": head_lr if is_head else backbone_lr,
+             "weight_decay": weight_decay if decays else 0}''')},
+          message="expected a float, got a int", fails=("test_parameter_groups_hidden",)),
+    Wrong("labels_not_cast_to_int64",
+          "returns the labels in the dtype the loader gives them (found by the blind check)",
+          {"extract_features": Replace("torch.cat(labels).to(torch.int64).clone()", "torch.cat(labels).clone()")},
+          message="convert them to int64", fails=("test_extract_features_hidden",)),
 
     # Alternative correct submissions
     Correct("head_by_exact_type_reversed",
@@ -327,7 +381,7 @@ BANK = [
             buckets[key].append(p)
     settings = {"head": (head_lr, weight_decay), "head_no_decay": (head_lr, 0.0),
                 "body": (backbone_lr, weight_decay), "body_no_decay": (backbone_lr, 0.0)}
-    return [{"params": params, "lr": settings[key][0], "weight_decay": settings[key][1]}
+    return [{"params": params, "lr": float(settings[key][0]), "weight_decay": float(settings[key][1])}
             for key, params in buckets.items() if params]
 '''}),
     Correct("features_with_decorator_and_no_grad_model_copy",
@@ -337,7 +391,7 @@ def _features_of(model, loader, device):
     out, ys = [], []
     for x, y in loader:
         out.append(model(x.to(device)).flatten(start_dim=1).cpu())
-        ys.append(y)
+        ys.append(y.long())
     return torch.cat(out), torch.cat(ys)
 
 
@@ -371,6 +425,12 @@ def extract_features(model, loader):
         folded.bias.copy_(probe.bias - (probe.weight * mean / std).sum(dim=1))
     return folded
 '''}),
+    Correct("probe_zero_initialised_without_randomness",
+            "seeds, then starts from a zero-initialised layer: no random number is drawn, so the seed changes nothing "
+            "(found by the blind check)",
+            {"train_probe": Replace("    optimizer = torch.optim.Adam(probe.parameters(), lr=0.01)\n",
+                                    "    nn.init.zeros_(probe.weight)\n    nn.init.zeros_(probe.bias)\n"
+                                    "    optimizer = torch.optim.Adam(probe.parameters(), lr=0.01)\n")}),
     Correct("probe_with_squared_error_on_one_hot",
             "fits the linear layer to one-hot targets with the squared error instead of cross-entropy",
             {"train_probe": Replace("        loss = nn.functional.cross_entropy(probe(features), labels)\n",
