@@ -472,6 +472,7 @@ with clauses.clause("the report's four lists", points=0.5):
     target = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 3))  # a new 3-class head
     report = student_call("load_matching(target, checkpoint)", load_matching, target, checkpoint)
     check_type(report, dict, "load_matching(...)")
+    check_equal(sorted(report), ["loaded", "mismatched", "missing", "unexpected"], "keys of the report")
     for name, keys in expected.items():
         check_same(report.get(name, []), keys, f'report["{name}"]')
 with clauses.clause("the matching weights and BatchNorm buffers are loaded", points=0.5):
