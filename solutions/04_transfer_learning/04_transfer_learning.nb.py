@@ -395,8 +395,8 @@ with clauses.clause("from the call on, also after model.train(), BatchNorm, Drop
         _watched = [(n, m) for n, m in _model.named_modules()
                     if isinstance(m, _MODE_DEPENDENT) and not any(m is h for h in _head.modules())]
         for _n, _m in _watched:
-            _m.register_forward_hook(lambda module, args, out, n=_n: _ran[_phase].append((n, module)) if module.training
-                                     else None, prepend=True)
+            _m.register_forward_hook(lambda module, args, out, n=_n: _ran[_phase].append((n, module, module.training)),
+                                     prepend=True)
         student_call(f"freeze_backbone({_what}, head)", freeze_backbone, _model, _head)
         _phase = "right after freeze_backbone"
         with torch.no_grad():
@@ -407,11 +407,11 @@ with clauses.clause("from the call on, also after model.train(), BatchNorm, Drop
             _model.train()  # what a training loop does at the start of every epoch
             with torch.no_grad():
                 _outputs.append(_model(_x))
-        _train_names = sorted({n for n, _ in _ran["after model.train()"]})
-        _first_names = sorted({n for n, _ in _ran["right after freeze_backbone"]})
+        _train_names = sorted({n for n, _, training in _ran["after model.train()"] if training})
+        _first_names = sorted({n for n, _, training in _ran["right after freeze_backbone"] if training})
         if _train_names:
-            _kinds_training = {type(m) for _, m in _ran["after model.train()"]}
-            _kinds_eval = {type(m) for n, m in _watched if n not in _train_names}
+            _kinds_training = {type(m) for _, m, training in _ran["after model.train()"] if training}
+            _kinds_eval = {type(m) for _, m, training in _ran["after model.train()"] if not training}
             _hint = None
             if not set(_train_names) & set(_first_names):
                 _hint = ("the eval mode set by freeze_backbone did not survive model.train(): a training loop calls "
@@ -454,7 +454,7 @@ with clauses.clause("the head's modules keep following model.train() and model.e
           "batch must differ), but it was off.",
           hint="the head was kept in eval mode too: only the modules outside the head stay in eval mode"
           if not _head[1].training else None)
-    # Whether the backbone stays in eval mode is the clause above's: here, a second call must change nothing.
+    # Whether the backbone runs in eval mode is the clause above's: here, a second call must change nothing.
     _backbone_training = [m.training for m in _model.body]
     _model.eval()
     with torch.no_grad():
@@ -784,7 +784,9 @@ with clauses.clause("a TensorDataset of the features torch.flatten(model(x), 1),
     check_close(_features, _reference[_order] if _in_eval else _train_mode,
                 f"the features of the 30 images, in loader order (computed in the {'eval' if _in_eval else 'training'} "
                 f"mode the model ran in)", atol=1e-4,
-                mistakes={"the dataset was read in its own order instead of the loader's": _reference} if _in_eval else None)
+                mistakes={"the dataset was read in its own order instead of the loader's": _reference,
+                          "softmax was applied to the features: features are the backbone's raw outputs":
+                              torch.softmax(_reference[_order], dim=1)} if _in_eval else None)
     # A backbone with (N, C, H, W) outputs, in eval mode (its mode is not what this clause is about); a loader on the
     # grading device whose labels are int32.
     _spatial = to_device(_Spatial()).eval()
