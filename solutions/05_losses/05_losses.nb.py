@@ -198,7 +198,28 @@ def value_and_grad(what, fn, x, *args, forbidden=(), stand_in=None, **kwargs):
                           f"torch.no_grad())")
     with stand_ins(stand_in):
         (out * upstream_like(out.detach())).sum().backward()
-    return out.detach(), x.grad
+    return _ValueAndGrad((out.detach(), x.grad), x.detach())
+
+
+class _ValueAndGrad(tuple):
+    """``(value, grad)``, remembering the input they were computed at (for the messages)."""
+
+    def __new__(cls, pair, x):
+        self = super().__new__(cls, pair)
+        self.input = x
+        return self
+
+
+def _input_at_worst(got, expected, x):
+    """' (the input there is x[i] = v)' at the index where ``got`` and ``expected`` differ most."""
+    try:
+        if not (torch.is_tensor(got) and got.shape == expected.shape == x.shape) or got.dim() == 0:
+            return ""
+        diff = (got.double() - expected.double()).abs().nan_to_num(nan=math.inf)
+        worst = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
+        return f"\nAt index {worst} (the largest difference) the input is {x[worst].item():.6g}."
+    except Exception:
+        return ""
 
 
 def check_value_and_grad(got, expected, what, atol=1e-6, rtol=1e-5, mistakes=None, grad_mistakes=None,
@@ -229,8 +250,15 @@ def check_value_and_grad(got, expected, what, atol=1e-6, rtol=1e-5, mistakes=Non
     check_close(value, expected[0], what, atol=atol, rtol=rtol, mistakes=mistakes)
     if got[1] is None:
         raise CheckFailed(f"gradient of {what} with respect to its first input: none reached the input.")
-    check_close(got[1], expected[1], f"gradient of {what} with respect to its first input",
-                atol=atol, rtol=rtol, mistakes=grad_mistakes)
+    try:
+        check_close(got[1], expected[1], f"gradient of {what} with respect to its first input",
+                    atol=atol, rtol=rtol, mistakes=grad_mistakes)
+    except CheckFailed as failure:
+        x = getattr(got, "input", None)
+        extra = _input_at_worst(got[1], expected[1], x) if x is not None else ""
+        if not extra:
+            raise
+        raise CheckFailed(str(failure) + extra) from None
 
 
 def lenient(value, expected):
@@ -335,7 +363,7 @@ with clauses.clause("logsumexp matches torch.logsumexp in value, shape (keepdim)
         check_value_and_grad(_got, _exp, _what, mistakes={
             "the maximum was subtracted but not added back after the log":
                 torch.logsumexp(_x, _dim, keepdim=_keep) - _x.amax(_dim, keepdim=_keep),
-            "keepdim was ignored": lambda t, s=_exp[0].shape: t.shape != s})
+            "keepdim was ignored": lambda t, s=torch.logsumexp(_x, _dim, keepdim=not _keep).shape: t.shape == s})
 with clauses.clause("log_softmax matches torch.log_softmax in value and gradient along any dim, "
                     "for ordinary logits and logits of ±1e4", points=1):
     _cases = [(torch.randn(5, 5, dtype=torch.float64) * 3, 0), (torch.randn(5, 5) * 3, 1),
@@ -501,6 +529,8 @@ def _ce_variant(logits, target, weight=None, ignore_index=-100, reduction="mean"
             return per.reshape(shape)
         if reduction == "sum":
             return per.sum()
+        if mistake == "prob_div_n":
+            return per.sum() / target.shape[0]
         return per.sum() / ((t * w).sum() if mistake == "prob_div_weights" else per.numel())
     y = target.reshape(-1)
     keep = y != ignore_index
@@ -550,6 +580,8 @@ _CE_MISTAKES = {
                      "(a softmax first squashes them and the loss barely moves)",
     "prob_div_weights": "with probability targets torch's mean divides by the number of elements, not "
                         "by the weights",
+    "prob_div_n": "with probability targets of shape (N, C, d1, ..., dk), 'mean' divides by the number of "
+                  "elements N·d1⋯dk, not by N",
 }
 
 
@@ -571,7 +603,8 @@ def _ce_case(what, logits, target, check_target_unchanged=False, strict=False, c
         variant = _ce_variant(logits, target, weight, ignore_index, reduction, ls, mistake=key)
         mistakes.setdefault(message, variant)
     if ignore_index != -100 and not target.is_floating_point():
-        mistakes["the ignore_index argument was not used (-100 was hard-coded)"] = _ce_variant(
+        mistakes[f"the targets equal to ignore_index={ignore_index} were not ignored: the mask must compare the "
+                 f"target with the ignore_index argument (not with -100, not with target < 0)"] = _ce_variant(
             logits, target, weight, -100, reduction, ls)
     mistakes["reduction='sum' and 'mean' were swapped"] = _ce_variant(
         logits, target, weight, ignore_index, {"sum": "mean", "mean": "sum"}.get(reduction, reduction), ls)
@@ -794,7 +827,7 @@ _BCE_MISTAKES = {
 }
 
 
-def _bce_case(what, x, t, strict=False, charge_mean=False, **options):
+def _bce_case(what, x, t, strict=False, charge_mean=False, check_unchanged=False, **options):
     if options.get("reduction", "mean") == "mean" and not charge_mean and not _bce_mean_ok:
         return  # a wrong "mean" is charged once, in the first clause
     mistakes = {message: _bce_variant(x, t, mistake=key, **options) for key, message in _BCE_MISTAKES.items()}
@@ -804,7 +837,15 @@ def _bce_case(what, x, t, strict=False, charge_mean=False, **options):
                                                                           if k != "reduction"}) > 1000
     if options.get("reduction") == "none" and bool(_big.any()):
         mistakes[_SATURATED] = lambda v: bool(torch.isfinite(v).all()) and v.shape == _big.shape and bool((v[_big] < 1000).all())
-    got = value_and_grad(what, binary_cross_entropy_with_logits, x, t, forbidden=BCE_FAMILY, **options)
+    given = {"target": t.clone(), **{k: v.clone() for k, v in options.items() if torch.is_tensor(v)}}
+    before = {k: v.clone() for k, v in given.items()}
+    got = value_and_grad(what, binary_cross_entropy_with_logits, x, given["target"], forbidden=BCE_FAMILY,
+                         **{**options, **{k: v for k, v in given.items() if k != "target"}})
+    if check_unchanged:
+        for _name, _value in given.items():
+            check(torch.equal(_value, before[_name]),
+                  f"{what} modified its {_name} argument in place ({describe(before[_name])} became "
+                  f"{describe(_value)}): work on a copy (x = x * p, not x *= p on an argument or an alias of it).")
     expected = value_and_grad(what, F.binary_cross_entropy_with_logits, x, t, **options)
     tol = 1e-9 if x.dtype == torch.float64 else 1e-5
     check_value_and_grad(got, expected, what, atol=tol, rtol=tol * 10, mistakes=mistakes, strict=strict)
@@ -836,7 +877,8 @@ with clauses.clause("pos_weight multiplies the positive term per label; weight b
     for _opts in ({"pos_weight": _pw}, {"pos_weight": _pw, "reduction": "none"}, {"weight": _wrow},
                   {"weight": _pw, "reduction": "sum"}, {"weight": _wrow, "pos_weight": _pw}):
         _bce_case(f"binary_cross_entropy_with_logits(logits (6, 4), target, "
-                  f"{ {k: tuple(v.shape) if torch.is_tensor(v) else v for k, v in _opts.items()} })", _x, _t, **_opts)
+                  f"{ {k: tuple(v.shape) if torch.is_tensor(v) else v for k, v in _opts.items()} })", _x, _t,
+                  check_unchanged=True, **_opts)
     _pos_weight_ok = True
 with clauses.clause("stable for logits of ±1e4 (exact values and gradients)", points=1):
     for _dtype in (torch.float32, torch.float64):
@@ -984,6 +1026,18 @@ def _binary_focal_p_variant(x, t, opts):
     return {"none": per, "mean": per.mean(), "sum": per.sum()}[reduction]
 
 
+def _focal_saturated(expected):
+    """A predicate: finite everywhere, and capped (between 1 and 1000) wherever the exact loss exceeds 1000."""
+    big = expected > 1000
+    if not bool(big.any()):
+        return None
+    def saturated(v):
+        if not (torch.is_tensor(v) and v.shape == expected.shape and bool(torch.isfinite(v).all())):
+            return False
+        return bool((v[big] < 1000).all()) and bool((v[big] > 1).all())
+    return saturated
+
+
 def _binary_focal_variant(x, t, alpha, gamma, reduction):
     """torchvision's formula with the alpha weighting applied whatever the sign of alpha."""
     per = torchvision.ops.sigmoid_focal_loss(x, t, alpha=-1, gamma=gamma) * (alpha * t + (1 - alpha) * (1 - t))
@@ -1019,7 +1073,13 @@ with clauses.clause("sigmoid_focal_loss equals torchvision's in value and gradie
             "the modulating factor used p = sigmoid(x) for every element: it is (1 - p_t) ** gamma with "
             "p_t = p * t + (1 - p) * (1 - t)": _binary_focal_p_variant(_xi, _ti, _opts),
             "log(sigmoid(x)) is -inf once sigmoid rounds to 0 or 1: compute the cross-entropy from the logits":
-                lambda v: not torch.isfinite(v).all()})
+                lambda v: not torch.isfinite(v).all(),
+            "alpha=0 was treated as 'no weighting': torchvision weights whenever alpha >= 0 (alpha=0 gives the "
+            "positives weight 0), and only a negative alpha switches the weighting off":
+                torchvision.ops.sigmoid_focal_loss(_xi, _ti, **{**_opts, "alpha": -1}) if _alpha == 0 else None,
+            "the loss saturates at the logits of ±1e4 (the exact loss there is thousands): the cross-entropy "
+            "came from clamped probabilities or logs; compute it from the logits (logsigmoid / softplus)":
+                _focal_saturated(_exp[0]) if _opts.get("reduction", "none") == "none" else None})
 _xm = to_device(torch.randn(8, 4, dtype=torch.float64) * 2)
 _ym = to_device(torch.tensor([0, 1, 2, 3, 3, 1, 0, 2]))
 _alpha = [0.25, 1.0, 2.0, 0.5]
@@ -1067,8 +1127,11 @@ with clauses.clause("FocalLoss is an nn.Module whose alpha is a buffer (moves wi
     check_type(_m, nn.Module, "FocalLoss(...)")
     _buffers = dict(_m.named_buffers())
     check("alpha" in _buffers and torch.is_tensor(_buffers["alpha"]),
-          f"FocalLoss(alpha={_alpha}) must register alpha as a buffer named 'alpha'; its buffers are {sorted(_buffers)}.",
-          hint="alpha was stored as a plain attribute: register_buffer('alpha', ...) lets .to(device) move it")
+          f"FocalLoss(alpha={_alpha}) must register alpha as a buffer named 'alpha'; its buffers are {sorted(_buffers)}"
+          + (", and alpha is a plain attribute: register_buffer('alpha', ...) lets .to(device) move it"
+             if "alpha" in vars(_m) else
+             ", and alpha is a Parameter (trained by the optimizer): register it as a buffer"
+             if "alpha" in _m._parameters else "") + ".")
     check(_buffers["alpha"].is_floating_point(), "the alpha buffer must be a floating-point tensor.")
     check_close(_buffers["alpha"].double(), torch.tensor(_alpha, dtype=torch.float64), "the alpha buffer's values", atol=1e-6)
     check("alpha" in _m.state_dict(), "FocalLoss(alpha=...).state_dict() must hold 'alpha' (a persistent buffer).")
@@ -1086,6 +1149,10 @@ with clauses.clause("FocalLoss is an nn.Module whose alpha is a buffer (moves wi
           hint="torch.tensor of a list of ints is an int64 tensor: give it a floating dtype")
     _none = student_call("FocalLoss(alpha=None)", FocalLoss)
     check(getattr(_none, "alpha", "absent") is None, "FocalLoss(alpha=None).alpha must be None.")
+    check("alpha" in _none._buffers,
+          "FocalLoss(alpha=None) must register alpha as a buffer set to None (register_buffer('alpha', None)), so "
+          "that a later module.alpha = tensor is a buffer too; its buffers are "
+          f"{sorted(_none._buffers)}" + (", and alpha is a plain attribute" if "alpha" in vars(_none) else "") + ".")
     _xe = to_device(extreme_logits(dtype=torch.float64)[:, :4])
     _ye = to_device(torch.tensor([1, 0, 3, 2]))
     _me = to_device(student_call("FocalLoss(reduction='none')", FocalLoss, reduction="none"))
@@ -1181,6 +1248,9 @@ def _robust_case(name, fn, reference, other, option, value, x, y, reduction):
                     other(x, y, reduction=reduction, **{swapped: value}) if value > 0 else None}
     if value != 1.0:
         mistakes[f"{option} was ignored: the threshold stayed at 1"] = reference(x, y, reduction=reduction, **{option: 1.0})
+    if reduction == "mean":
+        mistakes["'mean' was divided by the batch size input.shape[0]: it averages over all elements"] = \
+            reference(x, y, reduction="sum", **{option: value}) / x.shape[0]
     mistakes["'mean' and 'sum' were swapped"] = reference(x, y, reduction={"mean": "sum", "sum": "mean"}.get(reduction, reduction),
                                                           **{option: value})
     tol = 1e-9 if x.dtype == torch.float64 else 1e-5
@@ -1267,7 +1337,10 @@ print("Part 6 visible tests passed.")
 ### BEGIN HIDDEN TESTS
 grading_part(6)
 torch.manual_seed(56)
-_SCE_GRAD = {"incorrect number of gradients": "backward must return one gradient per input of forward: (grad_logits, None)"}
+_SCE_GRAD = {"incorrect number of gradients": "backward must return one gradient per input of forward: (grad_logits, None)",
+             "modified by an inplace operation": "a tensor saved with ctx.save_for_backward was modified in place "
+             "after it was saved (in forward, or by an in-place operation such as exp_() or -= in backward, which "
+             "breaks the next backward through the same graph): compute on a copy"}
 
 
 def _sce_grad(what, logits, target, scale):
@@ -1307,12 +1380,33 @@ with clauses.clause("forward: the mean cross-entropy as a 0-d tensor of the logi
             "exp overflowed (non-finite loss): use a stable log_softmax": lambda t: not torch.isfinite(t).all(),
             "the loss was summed over the rows instead of averaged": F.cross_entropy(_xi, _yi, reduction="sum")})
         check(torch.equal(_xi, _before), f"{_what} modified the logits in place: work on a copy.")
+    _xs = _x.clone().requires_grad_(True)
+    _what = "SoftmaxCrossEntropy.apply(logits (9, 6) float64 that require grad, target)"
+    _node = call_without(CROSS_ENTROPY_FAMILY, _what, SoftmaxCrossEntropy.apply, _xs, _y).grad_fn
+    check(_node is not None, f"{_what}: the result has no grad_fn (it carries no gradient back to the logits).")
+    _stashed = sorted(k for k, v in vars(_node).items() if torch.is_tensor(v)) if hasattr(_node, "__dict__") else []
+    check(not _stashed, f"{_what} stored tensors as attributes of ctx ({', '.join('ctx.' + k for k in _stashed)}): "
+          f"save the tensors backward needs with ctx.save_for_backward(...) and read them with ctx.saved_tensors "
+          f"(autograd then frees them after backward and detects in-place changes to them).")
+    check(len(student_call(f"{_what}.grad_fn.saved_tensors", lambda: _node.saved_tensors)) > 0,
+          f"{_what} saved no tensors with ctx.save_for_backward: save what backward needs with it.")
+try:  # a forward that loses float64 precision is charged in the forward clause only
+    _fwd64 = call_without(CROSS_ENTROPY_FAMILY, "SoftmaxCrossEntropy.apply", SoftmaxCrossEntropy.apply, _x.clone(), _y)
+    _fwd64_ok = _fwd64.dtype == torch.float64 and torch.allclose(_fwd64, F.cross_entropy(_x, _y), atol=1e-9, rtol=1e-9)
+except Exception:
+    _fwd64_ok = False
+try:  # gradcheck also tests that backward multiplies by grad_output: that is the last clause's business
+    _grad_output_ok = torch.equal(_sce_grad("SoftmaxCrossEntropy.apply", _x, _y, 0.0)[1], torch.zeros_like(_x))
+except Exception:
+    _grad_output_ok = False
 with clauses.clause("backward: (softmax − onehot) / N when grad_output is 1; passes gradcheck in float64", points=1):
     for _xi, _yi in ((_x, _y), (_x.float(), _y), (to_device(extreme_logits()), to_device(torch.tensor([1, 0, 4, 2])))):
         _what = f"SoftmaxCrossEntropy.apply(logits {tuple(_xi.shape)} {_xi.dtype}, target)"
         _loss, _grad = _sce_grad(_what, _xi, _yi, 1.0)
         _expected = (torch.softmax(_xi, 1) - F.one_hot(_yi, _xi.shape[1]).to(_xi.dtype)) / len(_yi)
-        check_close(_grad, _expected, f"logits.grad after {_what}.backward()", **extreme_tol(_xi.dtype), mistakes={
+        _tol = extreme_tol(_xi.dtype) if _fwd64_ok else extreme_tol(torch.float32)
+        check_close(lenient(_grad, _expected) if not _fwd64_ok else _grad, _expected,
+                    f"logits.grad after {_what}.backward()", **_tol, mistakes={
             "the gradient was not divided by N: the loss is a mean over the rows": _expected * len(_yi),
             "the gradient is softmax alone: subtract 1 at each row's target class": torch.softmax(_xi, 1) / len(_yi),
             "the gradient's sign is flipped: it is softmax - onehot": -_expected})
@@ -1321,10 +1415,15 @@ with clauses.clause("backward: (softmax − onehot) / N when grad_output is 1; p
 
     def _gradcheck():
         with stand_ins():
-            return torch.autograd.gradcheck(SoftmaxCrossEntropy.apply, (_xg, _yg), eps=1e-6, atol=1e-5,
-                                            raise_exception=False)
+            # on a copy of the logits (modifying them is the forward clause's business); an undefined
+            # grad_output is the grad_output clause's business
+            return torch.autograd.gradcheck(lambda x, y: SoftmaxCrossEntropy.apply(x.clone(), y), (_xg, _yg),
+                                            eps=1e-6, atol=1e-5, raise_exception=False, check_undefined_grad=False)
 
-    check(student_call("torch.autograd.gradcheck(SoftmaxCrossEntropy.apply, (logits (5, 4) float64, target))", _gradcheck),
+    # (skipped when the forward loses float64 precision or backward ignores grad_output: charged in their clauses)
+    check(not (_fwd64_ok and _grad_output_ok)
+          or student_call("torch.autograd.gradcheck(SoftmaxCrossEntropy.apply, (logits (5, 4) float64, target))",
+                          _gradcheck, known_errors=_SCE_GRAD),
           "torch.autograd.gradcheck(SoftmaxCrossEntropy.apply, (logits (5, 4) float64, target)) failed: the analytical "
           "gradient from backward differs from the numerical one.")
 with clauses.clause("backward multiplies by grad_output (the gradient of 3·loss is 3 times that of loss)", points=1):

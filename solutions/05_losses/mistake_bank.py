@@ -160,7 +160,7 @@ BANK = [
           "stores alpha as a plain tensor attribute",
           {"focal_loss": Replace('        self.register_buffer("alpha", None if alpha is None else torch.as_tensor(alpha, dtype=torch.float32))\n',
                                  "        self.alpha = None if alpha is None else torch.tensor(alpha)\n")},
-          message="alpha was stored as a plain attribute", fails=("test_focal_loss_hidden",)),
+          message="alpha is a plain attribute", fails=("test_focal_loss_hidden",)),
     # ---- Part 5: Huber / SmoothL1 -------------------------------------------------------------
     Wrong("huber_is_smooth_l1",
           "writes Huber with SmoothL1's formula (divided by delta)",
@@ -253,7 +253,11 @@ BANK = [
     Wrong("ignore_index_hard_coded",
           "compares the targets with -100 instead of the ignore_index argument",
           {"cross_entropy": Replace("    keep = target != ignore_index\n", "    keep = target != -100\n")},
-          message="the ignore_index argument was not used (-100 was hard-coded)", fails=("test_cross_entropy_hidden",)),
+          message="the mask must compare the target with the ignore_index argument", fails=("test_cross_entropy_hidden",)),
+    Wrong("ignore_only_negative_targets",
+          "ignores the negative targets (target >= 0 kept), so a valid class given as ignore_index is still counted",
+          {"cross_entropy": Replace("    keep = target != ignore_index\n", "    keep = target >= 0\n")},
+          message="the targets equal to ignore_index=1 were not ignored", fails=("test_cross_entropy_hidden",)),
     Wrong("bce_mean_over_rows",
           "sums the loss over the labels, then averages over the rows",
           {"bce_with_logits": Replace("    if reduction == \"mean\":\n        return loss.mean()\n",
@@ -312,6 +316,40 @@ BANK = [
 """)},
           message="binary_cross_entropy_with_logits(logits (6, 4), target, {'pos_weight': (4,)})",
           fails=("test_bce_with_logits_hidden",)),
+    Wrong("bce_pos_weight_scales_target_in_place",
+          "scales the target by pos_weight through an alias (pt = target; pt *= pos_weight): the caller's target changes",
+          {"bce_with_logits": Replace("""    positive = target * log_p
+    if pos_weight is not None:
+        positive = pos_weight * positive
+""", """    pt = target
+    if pos_weight is not None:
+        pt *= pos_weight
+    positive = pt * log_p
+""")},
+          message="modified its target argument in place",
+          fails=("test_bce_with_logits", "test_bce_with_logits_hidden")),
+    Wrong("focal_alpha_none_not_registered",
+          "registers alpha as a buffer when given, but keeps a plain attribute self.alpha = None when not",
+          {"focal_loss": Replace('        self.register_buffer("alpha", None if alpha is None else torch.as_tensor(alpha, dtype=torch.float32))\n',
+                                 """        if alpha is None:
+            self.alpha = None
+        else:
+            self.register_buffer("alpha", torch.as_tensor(alpha, dtype=torch.float32))
+""")},
+          message="must register alpha as a buffer set to None", fails=("test_focal_loss_hidden",)),
+    Wrong("backward_exp_in_place_on_saved",
+          "turns the saved log-probabilities into probabilities in place (exp_()), so a second backward breaks",
+          {"softmax_cross_entropy": Replace("        grad = logp.exp()\n", "        grad = logp.exp_()\n")},
+          message="a tensor saved with ctx.save_for_backward was modified in place",
+          fails=("test_softmax_cross_entropy_hidden",)),
+    Wrong("function_tensors_on_ctx",
+          "stashes the tensors backward needs as ctx attributes instead of ctx.save_for_backward",
+          {"softmax_cross_entropy": [Replace("        ctx.save_for_backward(logp, target)\n",
+                                             "        ctx.logp, ctx.target = logp, target\n"),
+                                     Replace("        logp, target = ctx.saved_tensors\n",
+                                             "        logp, target = ctx.logp, ctx.target\n")]},
+          message="stored tensors as attributes of ctx (ctx.logp, ctx.target)",
+          fails=("test_softmax_cross_entropy_hidden",)),
 
     # ---- alternative correct submissions ------------------------------------------------------
     Correct("logsumexp_with_max_values",
