@@ -922,6 +922,7 @@ with clauses.clause("tensors are stacked on a new dimension; ints give int64, fl
     _collate_case("tensors of shape (3, 4)", [torch.randn(3, 4, generator=_g) for _ in range(5)])
     _collate_case("0-d tensors", [torch.tensor(1.5), torch.tensor(-2.0)])
     _collate_case("ints", [3, 1, 4])
+    _collate_case("a batch of one (tensor, int) sample", [(torch.ones(2), 5)])
     _collate_case("floats", [0.5, 1.5, -2.0])
 with clauses.clause("strings stay a list; tuples and lists of fields become a list of collated fields", points=0.5):
     _collate_case("(tensor, float, str) tuples", [(torch.randn(2, generator=_g), float(i), f"id{i}") for i in range(4)])
@@ -1149,7 +1150,7 @@ class _Records(Dataset):
         with open(self.log, "a") as log:
             log.write(f"{i}\n")
         if i in self.slow:
-            time.sleep(0.4)
+            time.sleep(1.2)
         if i == self.fail_at:
             raise ValueError(f"corrupt record {i}")
         return self.x[i], i, {"pid": os.getpid(), "threads": torch.get_num_threads(),
@@ -1208,11 +1209,16 @@ with clauses.clause("k workers: k processes, single-threaded, each initialised o
     check("id" not in _WORKER_INIT, "num_workers=0: worker_init_fn must not be called (it was, in the main process).")
     before = {p.pid for p in mp.active_children()}
     loader = MiniDataLoader(data, batch_size=2, num_workers=3, worker_init_fn=_record_init)
-    iterator = iter(loader)
-    got = [call_with_timeout(lambda: next(iterator), 30, "next(iter(MiniDataLoader(dataset of 24, batch_size=2, "
-                             "num_workers=3, worker_init_fn=f)))")]
-    running = len({p.pid for p in mp.active_children()} - before)
-    got += call_with_timeout(lambda: list(iterator), 30, "the rest of that epoch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # a multi-threaded main process, as on a real machine
+    try:
+        iterator = iter(loader)
+        got = [call_with_timeout(lambda: next(iterator), 30, "next(iter(MiniDataLoader(dataset of 24, batch_size=2, "
+                                 "num_workers=3, worker_init_fn=f)))")]
+        running = len({p.pid for p in mp.active_children()} - before)
+        got += call_with_timeout(lambda: list(iterator), 30, "the rest of that epoch")
+    finally:
+        torch.set_num_threads(threads)
     check_equal(running, 3, "worker processes running during an iteration with num_workers=3")
     pids = {int(p) for b in got for p in b[2]["pid"]}
     check(os.getpid() not in pids, "num_workers=3: expected the batches to be made in worker processes, but some "
@@ -1233,8 +1239,8 @@ with clauses.clause("batches come out in sampler order even when one is slow; sh
     loader = student_call("MiniDataLoader(dataset, batch_size=2, num_workers=2)", MiniDataLoader, slow,
                           batch_size=2, num_workers=2)
     got = call_with_timeout(lambda: [int(b[1][0]) for b in loader], 30,
-                            "a pass over a dataset whose first item is slow")
-    check_equal(got, [0, 2, 4, 6, 8, 10], "first index of each batch when batch 0 is slow to make (num_workers=2)",
+                            "a pass over a dataset whose first item takes 1.2 s")
+    check_equal(got, [0, 2, 4, 6, 8, 10], "first index of each batch when batch 0 takes 1.2 s to make (num_workers=2)",
                 mistakes={OUT_OF_ORDER: lambda g: sorted(g) == [0, 2, 4, 6, 8, 10] and g != [0, 2, 4, 6, 8, 10]})
     data = _Records(23)
     loaders = [MiniDataLoader(data, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(5))
@@ -1301,6 +1307,24 @@ with clauses.clause("workers stop at the end of an iteration and when it stops e
                                "a second epoch with persistent_workers=True")
     check_equal(sorted({p for b in second for p in b}), sorted({p for b in first for p in b}),
                 "worker processes of the second epoch (persistent_workers=True: the first epoch's)")
+    iterator = iter(loader)
+    call_with_timeout(lambda: next(iterator), 30, "one batch of a third epoch, then the consumer stops")
+    iterator.close()  # its batches in flight are abandoned
+    shuffled = MiniDataLoader(data, batch_size=2, shuffle=True, generator=torch.Generator().manual_seed(3),
+                              num_workers=2, persistent_workers=True)
+    for _ in range(2):
+        iterator = iter(shuffled)
+        call_with_timeout(lambda: next(iterator), 30, "one batch of a shuffled epoch, then the consumer stops")
+        iterator.close()
+    reference = torch.Generator().manual_seed(3)  # RandomSampler's contract: one randperm per epoch
+    for _ in range(2):
+        torch.randperm(20, generator=reference)  # the two abandoned epochs' orders
+    expected = torch.randperm(20, generator=reference).tolist()
+    got = call_with_timeout(lambda: [int(i) for b in shuffled for i in b[1]], 30,
+                            "a full shuffled epoch after two abandoned ones (persistent workers)")
+    call_with_timeout(shuffled.close, 10, "shuffled.close()")
+    check_equal(got, expected, "indices of a shuffled epoch that follows two abandoned epochs on the same persistent "
+                "workers (batches of an abandoned epoch must not come out in a later one)")
     call_with_timeout(loader.close, 10, "loader.close()")
     call_with_timeout(loader.close, 10, "loader.close() a second time")
     check_equal(len(_wait_for_no_children(before)), 0, "worker processes left running after loader.close()")
