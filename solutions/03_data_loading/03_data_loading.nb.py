@@ -635,6 +635,11 @@ with clauses.clause("the labels are left as they were; a single class gives equa
     labels = _labels.clone()
     student_call("balanced_sample_weights(labels)", balanced_sample_weights, labels)
     check(torch.equal(labels, _labels), "balanced_sample_weights modified the labels it was given.")
+    shifted = torch.tensor([3, 7, 7, 3, 7])  # no class 0: an in-place shift of the labels would show here
+    labels = shifted.clone()
+    student_call("balanced_sample_weights(labels of classes 3 and 7)", balanced_sample_weights, labels)
+    check(torch.equal(labels, shifted), f"balanced_sample_weights modified the labels it was given: "
+          f"{shifted.tolist()} became {labels.tolist()}.")
     weights = student_call("balanced_sample_weights(torch.full((5,), 2))", balanced_sample_weights,
                            torch.full((5,), 2))
     check_close(weights.double() / weights.double().sum(), torch.full((5,), 0.2, dtype=torch.float64),
@@ -1150,7 +1155,7 @@ class _Records(Dataset):
         with open(self.log, "a") as log:
             log.write(f"{i}\n")
         if i in self.slow:
-            time.sleep(1.2)
+            time.sleep(0.5)
         if i == self.fail_at:
             raise ValueError(f"corrupt record {i}")
         return self.x[i], i, {"pid": os.getpid(), "threads": torch.get_num_threads(),
@@ -1160,8 +1165,17 @@ class _Records(Dataset):
 _WORKER_INIT = {}
 
 
+_INIT_LOG = Path(tempfile.mkdtemp()) / "init.log"  # one line per call of _record_init, in any process
+
+
 def _record_init(worker_id):
     _WORKER_INIT["id"] = worker_id
+    with open(_INIT_LOG, "a") as log:
+        log.write(f"{worker_id}\n")
+
+
+def _init_calls():
+    return sorted(int(w) for w in _INIT_LOG.read_text().split()) if _INIT_LOG.exists() else []
 
 
 def _wait_for_no_children(before, seconds=3):
@@ -1169,6 +1183,16 @@ def _wait_for_no_children(before, seconds=3):
     while {p.pid for p in mp.active_children()} - before and time.monotonic() < deadline:
         time.sleep(0.05)
     return {p.pid for p in mp.active_children()} - before
+
+
+def _wait_for_reads(data, reads, seconds=5):
+    """Wait until the dataset has served `reads` items (or `seconds` passed), then a little longer, so that the
+    batches handed out are made and received: closing a loader then leaves no result in flight (a race inside
+    multiprocessing.Pool.terminate() that is no student's fault)."""
+    deadline = time.monotonic() + seconds
+    while data.reads() < reads and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
 
 
 def _strip_facts(batches):
@@ -1233,14 +1257,16 @@ with clauses.clause("k workers: k processes, single-threaded, each initialised o
     check(len(ids) == len(by_pid) and len(set(ids)) == len(ids) and set(ids) <= {0, 1, 2},
           f"worker_init_fn ids seen by the items of each worker: expected one id per worker, distinct, in 0..2 "
           f"(-1: worker_init_fn had not run), got {sorted(by_pid.values(), key=sorted)}.")
+    check_equal(_init_calls(), [0, 1, 2], "the worker ids of every call of worker_init_fn during an epoch of 12 "
+                "batches with num_workers=3 (expected one call per worker, not one per batch)")
 with clauses.clause("batches come out in sampler order even when one is slow; shuffle draws a new order each "
                     "iteration, reproducibly with a generator", points=0.5):
     slow = _Records(12, slow=(0,))
     loader = student_call("MiniDataLoader(dataset, batch_size=2, num_workers=2)", MiniDataLoader, slow,
                           batch_size=2, num_workers=2)
     got = call_with_timeout(lambda: [int(b[1][0]) for b in loader], 30,
-                            "a pass over a dataset whose first item takes 1.2 s")
-    check_equal(got, [0, 2, 4, 6, 8, 10], "first index of each batch when batch 0 takes 1.2 s to make (num_workers=2)",
+                            "a pass over a dataset whose first item takes 0.5 s")
+    check_equal(got, [0, 2, 4, 6, 8, 10], "first index of each batch when batch 0 takes 0.5 s to make (num_workers=2)",
                 mistakes={OUT_OF_ORDER: lambda g: sorted(g) == [0, 2, 4, 6, 8, 10] and g != [0, 2, 4, 6, 8, 10]})
     data = _Records(23)
     loaders = [MiniDataLoader(data, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(5))
@@ -1262,15 +1288,18 @@ with clauses.clause("prefetch bounds the batches in flight: after taking one, ex
                               MiniDataLoader, data, batch_size=2, num_workers=2, prefetch=prefetch)
         iterator = iter(loader)
         call_with_timeout(lambda: next(iterator), 30, f"next(iter(loader)) with prefetch={prefetch}")
-        time.sleep(0.6)  # the training step on the first batch: the workers may run ahead
+        _wait_for_reads(data, 2 * (1 + prefetch))  # the batches handed out are made...
+        time.sleep(0.3)  # ...then a training step on the first batch: the workers may run ahead
         read = data.reads() // 2
         iterator.close()
-        check_equal(read, 1 + prefetch, f"batches read from the dataset 0.6 s after taking the first one "
+        check_equal(read, 1 + prefetch, f"batches read from the dataset 0.3 s after taking the first one "
                     f"(prefetch={prefetch}, 20 batches in the epoch)")
 with clauses.clause("a failing item: the batches before it come out, then a RuntimeError with its message; "
                     "no worker is left", points=0.5):
     before = {p.pid for p in mp.active_children()}
-    failing = MiniDataLoader(_Records(12, fail_at=7), batch_size=2, num_workers=2)
+    # The last batch fails and the one before it is slow: reported in order, the error comes after every other
+    # batch (so no batch is in flight when the loader stops its workers); reported when it arrives, too early.
+    failing = MiniDataLoader(_Records(12, slow=(8,), fail_at=11), batch_size=2, num_workers=2)
 
     def consume():
         taken = []
@@ -1281,11 +1310,12 @@ with clauses.clause("a failing item: the batches before it come out, then a Runt
             return taken, type(error).__name__, str(error)
         return taken, None, None
 
-    taken, kind, message = call_with_timeout(consume, 30, "a pass over a dataset whose item 7 raises "
-                                                          "ValueError('corrupt record 7')")
-    check_equal(taken, [0, 2, 4], "first index of each batch yielded before the failing batch [6, 7]")
-    check(kind == "RuntimeError" and "corrupt record 7" in message,
-          f"a dataset whose item 7 raises ValueError('corrupt record 7') in a worker: expected a RuntimeError "
+    taken, kind, message = call_with_timeout(consume, 30, "a pass over a dataset whose item 11 raises "
+                                                          "ValueError('corrupt record 11') and item 8 is slow")
+    check_equal(taken, [0, 2, 4, 6, 8], "first index of each batch yielded before the failing last batch [10, 11] "
+                "(the batch [8, 9] before it is slow to make)")
+    check(kind == "RuntimeError" and "corrupt record 11" in message,
+          f"a dataset whose item 11 raises ValueError('corrupt record 11') in a worker: expected a RuntimeError "
           f"mentioning it in the main process, got {'no exception' if kind is None else f'{kind}: {message}'}.")
     left = _wait_for_no_children(before)
     check_equal(len(left), 0, "worker processes left running after the failed iteration")
@@ -1295,18 +1325,23 @@ with clauses.clause("workers stop at the end of an iteration and when it stops e
     before = {p.pid for p in mp.active_children()}
     call_with_timeout(lambda: list(MiniDataLoader(data, batch_size=5, num_workers=2)), 30, "a full epoch")
     check_equal(len(_wait_for_no_children(before)), 0, "worker processes left running after a full epoch")
+    data = _Records(20)
     iterator = iter(MiniDataLoader(data, batch_size=2, num_workers=2))
     call_with_timeout(lambda: next(iterator), 30, "next(iter(loader))")
+    _wait_for_reads(data, 6)  # the batches in flight (prefetch=2) are made before the consumer stops
     call_with_timeout(iterator.close, 10, "closing the iterator after one batch (a loop that breaks)")
     check_equal(len(_wait_for_no_children(before)), 0,
                 "worker processes left running after the consumer stopped after one batch (iterator.close())")
     loader = MiniDataLoader(data, batch_size=2, num_workers=2, persistent_workers=True)
-    first = call_with_timeout(lambda: [sorted(set(b[2]["pid"].tolist())) for b in loader], 30,
-                              "a first epoch with persistent_workers=True")
-    second = call_with_timeout(lambda: [sorted(set(b[2]["pid"].tolist())) for b in loader], 30,
+    call_with_timeout(lambda: list(loader), 30, "a first epoch with persistent_workers=True")
+    first = {p.pid for p in mp.active_children()} - before
+    second = call_with_timeout(lambda: {int(p) for b in loader for p in b[2]["pid"]}, 30,
                                "a second epoch with persistent_workers=True")
-    check_equal(sorted({p for b in second for p in b}), sorted({p for b in first for p in b}),
-                "worker processes of the second epoch (persistent_workers=True: the first epoch's)")
+    check_equal(len(first), 2, "worker processes running after a first epoch with persistent_workers=True")
+    check_equal(sorted({p.pid for p in mp.active_children()} - before), sorted(first),
+                "worker processes running after the second epoch (persistent_workers=True: the first epoch's)")
+    check(second <= first, f"persistent_workers=True: the second epoch's batches were made by processes "
+          f"{sorted(second - first)} that are not the first epoch's workers {sorted(first)}.")
     iterator = iter(loader)
     call_with_timeout(lambda: next(iterator), 30, "one batch of a third epoch, then the consumer stops")
     iterator.close()  # its batches in flight are abandoned
