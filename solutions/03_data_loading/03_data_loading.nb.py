@@ -1358,8 +1358,14 @@ with clauses.clause("workers stop at the end of an iteration and when it stops e
     got = call_with_timeout(lambda: [int(i) for b in shuffled for i in b[1]], 30,
                             "a full shuffled epoch after two abandoned ones (persistent workers)")
     call_with_timeout(shuffled.close, 10, "shuffled.close()")
-    check_equal(got, expected, "indices of a shuffled epoch that follows two abandoned epochs on the same persistent "
-                "workers (batches of an abandoned epoch must not come out in a later one)")
+    try:  # the third epoch of Part 6's RandomSampler, should it draw otherwise (then Part 6 is at fault, not this)
+        own = RandomSampler(20, torch.Generator().manual_seed(3))
+        own_third = [[int(i) for i in own] for _ in range(3)][2]
+    except Exception:
+        own_third = None
+    if got != own_third:
+        check_equal(got, expected, "indices of a shuffled epoch that follows two abandoned epochs on the same "
+                    "persistent workers (batches of an abandoned epoch must not come out in a later one)")
     call_with_timeout(loader.close, 10, "loader.close()")
     call_with_timeout(loader.close, 10, "loader.close() a second time")
     check_equal(len(_wait_for_no_children(before)), 0, "worker processes left running after loader.close()")
