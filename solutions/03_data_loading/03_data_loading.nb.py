@@ -1185,14 +1185,14 @@ def _wait_for_no_children(before, seconds=3):
     return {p.pid for p in mp.active_children()} - before
 
 
-def _wait_for_reads(data, reads, seconds=5):
+def _wait_for_reads(data, reads, settle=0.3, seconds=5):
     """Wait until the dataset has served `reads` items (or `seconds` passed), then a little longer, so that the
     batches handed out are made and received: closing a loader then leaves no result in flight (a race inside
     multiprocessing.Pool.terminate() that is no student's fault)."""
     deadline = time.monotonic() + seconds
     while data.reads() < reads and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.1)
+    time.sleep(settle)
 
 
 def _strip_facts(batches):
@@ -1288,7 +1288,7 @@ with clauses.clause("prefetch bounds the batches in flight: after taking one, ex
                               MiniDataLoader, data, batch_size=2, num_workers=2, prefetch=prefetch)
         iterator = iter(loader)
         call_with_timeout(lambda: next(iterator), 30, f"next(iter(loader)) with prefetch={prefetch}")
-        _wait_for_reads(data, 2 * (1 + prefetch))  # the batches handed out are made...
+        _wait_for_reads(data, 2 * (1 + prefetch), settle=0)  # the batches handed out are made...
         time.sleep(0.3)  # ...then a training step on the first batch: the workers may run ahead
         read = data.reads() // 2
         iterator.close()
