@@ -1358,9 +1358,9 @@ with clauses.clause("workers stop at the end of an iteration and when it stops e
     got = call_with_timeout(lambda: [int(i) for b in shuffled for i in b[1]], 30,
                             "a full shuffled epoch after two abandoned ones (persistent workers)")
     call_with_timeout(shuffled.close, 10, "shuffled.close()")
-    try:  # the third epoch of Part 6's RandomSampler, should it draw otherwise (then Part 6 is at fault, not this)
-        own = RandomSampler(20, torch.Generator().manual_seed(3))
-        own_third = [[int(i) for i in own] for _ in range(3)][2]
+    try:  # the third epoch of Part 6's samplers, should they draw otherwise (then Part 6 is at fault, not this)
+        own = BatchSampler(RandomSampler(20, torch.Generator().manual_seed(3)), 2, False)
+        own_third = [[int(i) for b in own for i in b] for _ in range(3)][2]
     except Exception:
         own_third = None
     if got != own_third:
