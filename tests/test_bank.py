@@ -46,7 +46,14 @@ def _part(test_cell: str) -> str:
     return test_cell.removeprefix("test_").removesuffix("_hidden")
 
 
-@pytest.mark.parametrize("assignment", assignment_names())
+# Known gap, kept visible: unit 3's Part 8 loader is built on the student's own Part 6 samplers and
+# Part 7 collate, and Part 2 on Part 1's dataset, by contract; a mistake there also costs points there.
+_BUILT_ON_EARLIER_PARTS = {"03_data_loading"}
+
+
+@pytest.mark.parametrize("assignment", [
+    pytest.param(a, marks=pytest.mark.xfail(strict=True, reason="later parts use earlier parts by contract"))
+    if a in _BUILT_ON_EARLIER_PARTS else a for a in assignment_names()])
 def test_one_mistake_costs_only_the_part_it_is_about(assignment, graded_class):
     """Credit per clause: a single-mistake submission loses points only in its own part."""
     graded = graded_class(assignment)
