@@ -14,12 +14,14 @@ then every mutant of that cell is forked from that state and runs the rest, stop
 failed test (grader.engine.zygote ``run_variants``).
 """
 import difflib
+import fnmatch
 import hashlib
 import importlib.util
 import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import libcst as cst
 import libcst.matchers as m
@@ -27,6 +29,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider
 from mutmut.mutation.mutators import mutation_operators as mutmut_operators
 
 from grader import notebooks
+from grader.config import INSTRUCTOR_ONLY_FILES
 from grader.engine.jobs import VariantsJob, cell_kind, folder_files
 from grader.engine.pool import Engine
 from grader.engine.sandbox import Limits
@@ -224,8 +227,9 @@ def run_mutants(assignment: str, jobs: int | None = None, limit: int | None = No
     code_cells = [c for c in source_nb.cells if cell_kind(c)]
     as_job = [{"kind": cell_kind(c), "source": notebooks.solution_code(c.source) if notebooks.is_answer_cell(c)
                else c.source} for c in code_cells]
-    files = folder_files(folder, exclude={"mistake_bank.py", "mutants.py"})
-    files = {name: data for name, data in files.items() if not name.endswith(".nb.py")}
+    # What nbgrader copies beside a graded notebook: never the instructor-only files.
+    files = {name: data for name, data in folder_files(folder, exclude=set()).items()
+             if not any(fnmatch.fnmatch(Path(name).name, pattern) for pattern in INSTRUCTOR_ONLY_FILES)}
     all_mutants: list[tuple[int, Mutant]] = []
     for index, cell in enumerate(code_cells):
         if notebooks.is_answer_cell(cell):

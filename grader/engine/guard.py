@@ -31,6 +31,7 @@ def _protected_namespaces() -> dict[str, dict]:
 class Guard:
     def __init__(self):
         self._live = _protected_namespaces()
+        self._classes = {f"{cls.__module__}.{cls.__qualname__}": cls for cls in _classes_by_name()}
         self._saved = {name: dict(space) for name, space in self._live.items()}
         # Code objects of the checks' functions and methods (replacing __code__ keeps identity).
         self._code = {}
@@ -61,20 +62,15 @@ class Guard:
                 current = live.get(key, _MISSING)
                 if current is not value:
                     problems.append(f"{name}.{key} was {'deleted' if current is _MISSING else 'replaced'}")
-                    self._put_back(name, live, key, value)
+                    if isinstance(live, dict):
+                        live[key] = value
+                    else:  # a class's mappingproxy
+                        type.__setattr__(self._classes[name], key, value)
         for function, code in self._code.items():
             if function.__code__ is not code:
                 problems.append(f"the code of {function.__module__}.{function.__qualname__} was replaced")
                 function.__code__ = code
         return problems
-
-    @staticmethod
-    def _put_back(name: str, live, key: str, value) -> None:
-        if isinstance(live, dict):
-            live[key] = value
-            return
-        owner = next(cls for cls in _classes_by_name() if f"{cls.__module__}.{cls.__qualname__}" == name)
-        type.__setattr__(owner, key, value)
 
 
 def _classes_by_name():

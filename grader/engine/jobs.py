@@ -40,9 +40,7 @@ class Job:
         return cls(cells, dict(files or {}), **options)
 
     def message(self, workdir: str, limits, wipe: list[str]) -> dict:
-        return {"cells": self.cells, "cwd": workdir, "wipe": wipe, "cell_timeout_s": limits.cell_timeout_s,
-                "memory_bytes": limits.address_space_bytes, "cpu_seconds": limits.cpu_seconds,
-                "file_bytes": limits.file_bytes, "threads": 1,
+        return {"cells": self.cells, **_process_settings(workdir, limits, wipe, limits.cpu_seconds),
                 "stop_on_test_failure": self.stop_on_test_failure}
 
     def deadline_s(self, limits) -> float:
@@ -60,6 +58,13 @@ class Job:
         for name in sorted(self.files):
             digest.update(name.encode() + b"\0" + hashlib.sha256(self.files[name]).digest())
         return digest.hexdigest()
+
+
+def _process_settings(workdir: str, limits, wipe: list[str], cpu_seconds: int) -> dict:
+    """Where a job's child runs and what bounds it, as the zygote reads them."""
+    return {"cwd": workdir, "wipe": wipe, "cell_timeout_s": limits.cell_timeout_s,
+            "memory_bytes": limits.address_space_bytes, "cpu_seconds": cpu_seconds,
+            "file_bytes": limits.file_bytes, "threads": 1}
 
 
 def folder_files(folder: Path, exclude: set[str]) -> dict[str, bytes]:
@@ -151,10 +156,8 @@ class VariantsJob:
     files: dict[str, bytes] = field(default_factory=dict)
 
     def message(self, workdir: str, limits, wipe: list[str]) -> dict:
-        return {"mode": "variants", "prefix": self.prefix, "variants": self.variants, "cwd": workdir, "wipe": wipe,
-                "cell_timeout_s": limits.cell_timeout_s, "memory_bytes": limits.address_space_bytes,
-                "cpu_seconds": limits.cpu_seconds * (1 + len(self.variants)), "file_bytes": limits.file_bytes,
-                "threads": 1}
+        return {"mode": "variants", "prefix": self.prefix, "variants": self.variants,
+                **_process_settings(workdir, limits, wipe, limits.cpu_seconds * (1 + len(self.variants)))}
 
     def deadline_s(self, limits) -> float:
         cells = len(self.prefix) + sum(len(v) for v in self.variants)

@@ -201,6 +201,17 @@ def _empty(folder: str, keep: tuple[str, ...] = ()) -> None:
                 pass
 
 
+def _wipe(job: dict) -> None:
+    """Empty what a notebook could write to, so nothing reaches the next notebook of this slot."""
+    for folder in [job["cwd"], *job.get("wipe", [])]:
+        _empty(folder, tuple(job.get("keep", ())))
+    if job.get("wipe"):  # the sandbox's /dev is writable (device nodes live there): drop plain files
+        for name in os.listdir("/dev"):
+            path = os.path.join("/dev", name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.unlink(path)
+
+
 def run_job(job: dict, own_pid_namespace: bool) -> dict:
     start = time.perf_counter()
     commands_r, commands_w = os.pipe()
@@ -270,13 +281,7 @@ def run_job(job: dict, own_pid_namespace: bool) -> dict:
                 pass
         _kill_everything_else(own_pid_namespace, pid)
     log_tail = _log_tail(job["cwd"])
-    for folder in [job["cwd"], *job.get("wipe", [])]:
-        _empty(folder, tuple(job.get("keep", ())))
-    if job.get("wipe"):  # the sandbox's /dev is writable (device nodes live there): drop plain files
-        for name in os.listdir("/dev"):
-            path = os.path.join("/dev", name)
-            if os.path.isfile(path) and not os.path.islink(path):
-                os.unlink(path)
+    _wipe(job)
     return {"results": results, "status": status, "detail": detail, "log_tail": log_tail,
             "seconds": round(time.perf_counter() - start, 3)}
 
@@ -382,8 +387,7 @@ def run_variants(job: dict, own_pid_namespace: bool) -> dict:
     line = _LineReader(results_r).read(time.monotonic() + budget)
     os.close(results_r)
     _kill_everything_else(own_pid_namespace, pid)
-    for folder in [job["cwd"], *job.get("wipe", [])]:
-        _empty(folder, tuple(job.get("keep", ())))
+    _wipe(job)
     answer = json.loads(line) if line else {"error": "the mutant runner did not answer"}
     answer["seconds"] = round(time.perf_counter() - start, 3)
     return answer
