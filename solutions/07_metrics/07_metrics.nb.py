@@ -215,9 +215,21 @@ def check_metric(got, expected, what, *, atol=1e-12, rtol=1e-10, mistakes=None, 
             got = got.reshape(expected.shape)
         if got.dtype != torch.float64:
             atol, rtol = max(atol, 1e-6), max(rtol, 1e-5)
-    mistakes = {m: v for m, v in (mistakes or {}).items()
-                if not (isinstance(v, torch.Tensor) and v.shape == expected.shape
-                        and torch.allclose(v.double().cpu(), expected, atol=1e-9, equal_nan=True))}
+    named = {}
+    for description, value in (mistakes or {}).items():
+        if not callable(value) or isinstance(value, torch.Tensor):
+            try:
+                value = torch.as_tensor(value, dtype=torch.float64).cpu()
+            except (TypeError, ValueError, RuntimeError):
+                continue
+            if value.numel() != expected.numel():
+                continue
+            value = value.reshape(expected.shape)
+            # a mistake is only a candidate where its result differs from the right one
+            if torch.allclose(value, expected, atol=1e-9, equal_nan=True):
+                continue
+        named[description] = value
+    mistakes = named
     check_close(on_cpu(got).double() if on_cpu(got).is_floating_point() else on_cpu(got), expected, what,
                 atol=atol, rtol=rtol, mistakes=mistakes)
 
@@ -434,16 +446,24 @@ with stand_ins(confusion_matrix=_cm_reference):
     with clauses.clause("zero_division: a 0 denominator gives zero_division (0.0 or 1.0) for precision, "
                         "recall and F1, never nan", points=1):
         for _zd in (0.0, 1.0):
-            # class 1 never predicted, class 3 never a target, class 4 absent from both
-            _t = torch.tensor([0, 0, 1, 1, 2, 2, 2, 0, 1, 2])
-            _p = torch.tensor([0, 3, 0, 2, 2, 3, 2, 0, 0, 2])
-            _run_prf(_t, _p, 5, None, _zd, strict=False, mistakes_for=lambda name: {
-                "a zero denominator gave nan (or inf): use zero_division instead":
-                    lambda v: not torch.isfinite(torch.as_tensor(v, dtype=torch.float64)).all()})
-            for _avg in ("macro", "weighted"):
-                _run_prf(_t, _p, 5, _avg, _zd, strict=False, mistakes_for=lambda name: {
-                    "a zero denominator gave nan (or inf): use zero_division instead":
-                        lambda v: not torch.isfinite(torch.as_tensor(v, dtype=torch.float64)).all()})
+            # class 1 never predicted, class 3 never a target, class 4 absent from both,
+            # class 5 never right (TP = 0 with FP and FN > 0: precision = recall = 0, F1 = 0 whatever zero_division)
+            _t = torch.tensor([0, 0, 1, 1, 2, 2, 2, 0, 1, 2, 5, 0])
+            _p = torch.tensor([0, 3, 0, 2, 2, 3, 2, 0, 0, 2, 0, 5])
+
+            def _zd_mistakes(name, t=_t, p=_p, zd=_zd, avg=None):
+                out = {"a zero denominator gave nan (or inf): use zero_division instead":
+                       lambda v: not torch.isfinite(torch.as_tensor(v, dtype=torch.float64)).all()}
+                if name == "f1":
+                    pr, rc, _ = _prf(t, p, 6, None, zd)
+                    harmonic = torch.where(pr + rc > 0, 2 * pr * rc / (pr + rc).clamp(min=1e-300), torch.tensor(zd, dtype=torch.float64))
+                    support = _counts(t, p, 6)[2]
+                    value = {None: harmonic, "macro": harmonic.mean(), "weighted": (harmonic * support).sum() / support.sum()}[avg]
+                    out["F1 set to zero_division where precision + recall = 0: F1 is 2·TP / (2·TP + FP + FN), so it is 0 "
+                        "there unless that denominator is 0 too"] = value
+                return out
+            for _avg in (None, "macro", "weighted"):
+                _run_prf(_t, _p, 6, _avg, _zd, strict=False, mistakes_for=lambda name, a=_avg: _zd_mistakes(name, avg=a))
     with clauses.clause("macro: the plain mean over all num_classes classes, absent ones included", points=1):
         for _zd, (_c, _absent) in [(0.0, (6, (1, 4))), (1.0, (6, (1, 4))), (0.0, (3, ())), (1.0, (5, (0,)))]:
             _t, _p = int_targets(80, _c, _g, _absent), int_targets(80, _c, _g, _absent)
@@ -799,12 +819,12 @@ def _ref_map(rel, scores, k, divide="min"):
     return total / len(rel)
 
 
-def _ref_dcg(rel, scores, k, log_of_i=False, ideal_from_pred=False, exp_gain=False):
+def _ref_dcg(rel, scores, k, log_of_i=False, ideal_from_pred=False, exp_gain=False, ideal_from_topk=False):
     """Mean NDCG@k by the definition, or by one of the usual mistakes."""
     total = 0.0
     for row in _ranked(rel, scores):
         gains = [(2 ** r - 1) if exp_gain else r for r in row]
-        ideal = gains if ideal_from_pred else sorted(gains, reverse=True)
+        ideal = gains if ideal_from_pred else sorted(gains[:k] if ideal_from_topk else gains, reverse=True)
         # rank i (from 1) is discounted by log2(i + 1); the mistake uses log2(i), rank 1 left undiscounted
         disc = [1 / math.log2(max(i, 2)) if log_of_i else 1 / math.log2(i + 1) for i in range(1, len(row) + 1)]
         dcg = sum(g * w for g, w in zip(gains[:k], disc))
@@ -817,6 +837,8 @@ def _ndcg_mistakes(rel, scores, k):
     return {"DCG discounted by log2(i) instead of log2(i + 1) (rank i counted from 1)": _ref_dcg(rel, scores, k, log_of_i=True),
             "IDCG taken from the predicted order: the ideal DCG sorts the relevances from the largest down":
                 _ref_dcg(rel, scores, k, ideal_from_pred=True),
+            "IDCG from the relevances of the predicted top k only: the ideal ranking sorts all of the query's "
+            "relevances": _ref_dcg(rel, scores, k, ideal_from_topk=True),
             "gain 2^rel - 1 instead of rel: sklearn's ndcg_score uses the relevance itself as the gain":
                 _ref_dcg(rel, scores, k, exp_gain=True)}
 

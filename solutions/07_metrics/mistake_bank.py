@@ -1,0 +1,334 @@
+"""Mistake bank for assignment 7 (metrics written from scratch).
+
+Each Wrong entry is a mistake students really make, as the one change to an otherwise correct
+submission; its message is the named mistake (or the failure) that the tests print. Each Correct
+entry is another right way to meet the contract, which must score full marks.
+"""
+from grader.bank import Correct, Replace, Wrong
+
+_CM = ("    index = targets * num_classes + preds\n"
+       "    counts = torch.bincount(index, minlength=num_classes * num_classes)\n"
+       "    return counts.reshape(num_classes, num_classes)")  # the end of the cell
+_RATIO = ("        return torch.where(denominator > 0, numerator / safe, "
+          "torch.full_like(numerator, float(zero_division)))\n")
+_AUC_BODY = '''    scores = scores.double()
+    _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
+    # rank of each distinct value (1-based), averaged over its ties
+    group_rank = counts.cumsum(0).double() - (counts.double() - 1) / 2
+    ranks = group_rank[inverse]
+    n_pos = positive.sum().double()
+    n_neg = positive.numel() - n_pos
+    return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+'''
+_AP_TAIL = ('    precision = pos_per.cumsum(0) / all_per.cumsum(0)\n'
+            '    return (pos_per / pos_per.sum() * precision).sum()\n')
+_MAP_DIV = "    ap = (precision_at_i * top).sum(dim=1) / relevant.clamp(min=1)\n"
+_IDEAL = "    ideal = relevance.double().sort(dim=1, descending=True).values[:, :k]\n"
+_DISCOUNT = ("    discount = 1.0 / torch.log2(torch.arange(2, ranked.shape[1] + 2, device=ranked.device, "
+             "dtype=torch.float64))\n")
+_LOSS_UPDATE = "        self.loss_sum += batch_loss.detach().double() * targets.numel()\n"
+_MERGE = ("        self.confusion += other.confusion\n"
+          "        self.loss_sum += other.loss_sum\n"
+          "        return self")  # the end of the cell
+
+BANK = [
+    # ---- Part 1: confusion_matrix ----------------------------------------------------------------
+    Wrong("cm_transposed",
+          "puts predictions on the rows and targets on the columns",
+          {"confusion_matrix": Replace("    index = targets * num_classes + preds\n",
+                                       "    index = preds * num_classes + targets\n")},
+          message="the matrix is transposed", fails=("test_confusion_matrix", "test_confusion_matrix_hidden")),
+    Wrong("cm_size_from_data",
+          "sizes the matrix by the largest label seen, so trailing absent classes lose their row and column",
+          {"confusion_matrix": Replace("    index = targets * num_classes + preds\n",
+                                       "    num_classes = int(torch.maximum(targets.max(), preds.max())) + 1\n"
+                                       "    index = targets * num_classes + preds\n")},
+          message="classes absent from the data were dropped",
+          fails=("test_confusion_matrix", "test_confusion_matrix_hidden")),
+    Wrong("cm_unique_labels",
+          "maps the labels seen in the data to rows (torch.unique), dropping classes absent from both",
+          {"confusion_matrix": Replace(
+              "    index = targets * num_classes + preds\n",
+              "    labels, both = torch.unique(torch.cat([targets, preds]), return_inverse=True)\n"
+              "    num_classes = len(labels)\n"
+              "    index = both[:len(targets)] * num_classes + both[len(targets):]\n")},
+          message="classes absent from the data were dropped",
+          fails=("test_confusion_matrix", "test_confusion_matrix_hidden")),
+    Wrong("cm_python_loop",
+          "counts with a Python loop over the samples",
+          {"confusion_matrix": Replace(_CM,
+                                       "    cm = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=targets.device)\n"
+                                       "    for t, p in zip(targets, preds):\n"
+                                       "        cm[t, p] += 1\n"
+                                       "    return cm\n")},
+          message="that is a Python loop over the samples", fails=("test_confusion_matrix_hidden",)),
+    Wrong("cm_counter_tolist",
+          "counts (target, prediction) pairs with collections.Counter over .tolist()",
+          {"confusion_matrix": Replace(_CM,
+                                       "    from collections import Counter\n"
+                                       "    pairs = Counter(zip(targets.tolist(), preds.tolist()))\n"
+                                       "    cm = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=targets.device)\n"
+                                       "    for (t, p), n in pairs.items():\n"
+                                       "        cm[t, p] = n\n"
+                                       "    return cm\n")},
+          message="converted a tensor with `.tolist()`",
+          fails=("test_confusion_matrix", "test_confusion_matrix_hidden")),
+    Wrong("cm_histc_float",
+          "counts with torch.histc, which returns float counts",
+          {"confusion_matrix": Replace(
+              "    counts = torch.bincount(index, minlength=num_classes * num_classes)\n",
+              "    counts = torch.histc(index.float(), bins=num_classes * num_classes, min=0, "
+              "max=num_classes * num_classes - 1)\n")},
+          message="expected dtype torch.int64 (counts)", fails=("test_confusion_matrix_hidden",)),
+    Wrong("cm_sklearn",
+          "calls sklearn.metrics.confusion_matrix",
+          {"confusion_matrix": Replace(_CM,
+                                       "    from sklearn.metrics import confusion_matrix as sk\n"
+                                       "    return torch.as_tensor(sk(targets.cpu(), preds.cpu(), "
+                                       "labels=list(range(num_classes)))).to(targets.device)\n")},
+          message="called scikit-learn", fails=("test_confusion_matrix", "test_confusion_matrix_hidden")),
+    # ---- Part 2: precision_recall_f1 ---------------------------------------------------------------
+    Wrong("prf_zero_division_nan",
+          "divides without guarding a zero denominator, so a class never predicted gets nan",
+          {"precision_recall_f1": Replace(_RATIO, "        return numerator / denominator\n")},
+          message="a zero denominator gave nan",
+          fails=("test_precision_recall_f1", "test_precision_recall_f1_hidden")),
+    Wrong("prf_f1_harmonic_zero_division",
+          "computes F1 as the harmonic mean of P and R, with zero_division where P + R = 0",
+          {"precision_recall_f1": Replace(
+              "    precision, recall, f1 = ratio(tp, predicted), ratio(tp, support), ratio(2 * tp, predicted + support)\n",
+              "    precision, recall = ratio(tp, predicted), ratio(tp, support)\n"
+              "    f1 = ratio(2 * precision * recall, precision + recall)\n")},
+          message="F1 set to zero_division where precision + recall = 0",
+          fails=("test_precision_recall_f1_hidden",)),
+    Wrong("prf_macro_present_only",
+          "averages macro over the classes that occur in targets or preds only",
+          {"precision_recall_f1": Replace(
+              "        return precision.mean(), recall.mean(), f1.mean()\n",
+              "        present = (predicted + support) > 0\n"
+              "        return precision[present].mean(), recall[present].mean(), f1[present].mean()\n")},
+          message="macro averaged over the classes present in the data only",
+          fails=("test_precision_recall_f1_hidden",)),
+    Wrong("prf_micro_per_class",
+          "computes micro per class and averages it (the macro formula)",
+          {"precision_recall_f1": [Replace("        tp, predicted, support = tp.sum(), predicted.sum(), support.sum()\n",
+                                           "        pass\n"),
+                                   Replace('    if average == "macro":\n',
+                                           '    if average in ("macro", "micro"):\n')]},
+          message="micro computed per class then averaged", fails=("test_precision_recall_f1_hidden",)),
+    Wrong("prf_weighted_by_predictions",
+          "weights the classes by how often they are predicted instead of by their support",
+          {"precision_recall_f1": Replace("        weights = support / support.sum()\n",
+                                          "        weights = predicted / predicted.sum()\n")},
+          message="weighted by the number of predictions of each class", fails=("test_precision_recall_f1_hidden",)),
+    Wrong("prf_float32",
+          "computes in float32 (the counts cast with .float())",
+          {"precision_recall_f1": Replace("    cm = confusion_matrix(targets, preds, num_classes).double()\n",
+                                          "    cm = confusion_matrix(targets, preds, num_classes).float()\n")},
+          message="expected dtype torch.float64", fails=("test_precision_recall_f1_hidden",)),
+    # ---- Part 3: roc_auc / average_precision -------------------------------------------------------
+    Wrong("auc_trapezoid_per_sample",
+          "sorts every sample apart and integrates the ROC curve by trapezoids, so ties depend on sample order",
+          {"ranking_auc": Replace(_AUC_BODY,
+                                  "    order = torch.sort(scores.double(), descending=True, stable=True).indices\n"
+                                  "    y = positive[order].double()\n"
+                                  "    tpr = torch.cat([y.new_zeros(1), y.cumsum(0) / y.sum()])\n"
+                                  "    fpr = torch.cat([y.new_zeros(1), (1 - y).cumsum(0) / (1 - y).sum()])\n"
+                                  "    return torch.trapezoid(tpr, fpr)\n")},
+          message="ties broken by sample order", fails=("test_ranking_auc_hidden",)),
+    Wrong("auc_tie_as_loss",
+          "counts the pairs where the positive scores strictly higher, a tie as 0",
+          {"ranking_auc": Replace(_AUC_BODY,
+                                  "    diff = scores[positive][:, None].double() - scores[~positive][None, :].double()\n"
+                                  "    return (diff > 0).double().mean()\n")},
+          message="a tie counted as a loss", fails=("test_ranking_auc", "test_ranking_auc_hidden")),
+    Wrong("ap_trapezoid",
+          "integrates the precision-recall curve by trapezoids",
+          {"ranking_auc": Replace(_AP_TAIL,
+                                  "    precision = pos_per.cumsum(0) / all_per.cumsum(0)\n"
+                                  "    recall = torch.cat([precision.new_zeros(1), pos_per.cumsum(0) / pos_per.sum()])\n"
+                                  "    precision = torch.cat([precision.new_ones(1), precision])\n"
+                                  "    return torch.trapezoid(precision, recall)\n")},
+          message="average precision by the trapezoid rule", fails=("test_ranking_auc", "test_ranking_auc_hidden")),
+    Wrong("ovr_weighted",
+          "weights the one-vs-rest AUCs by class frequency",
+          {"ranking_auc": Replace(
+              "    return torch.stack([binary(targets == c, scores[:, c]) for c in range(scores.shape[1])]).mean()\n",
+              "    values = torch.stack([binary(targets == c, scores[:, c]) for c in range(scores.shape[1])])\n"
+              "    freq = torch.stack([(targets == c).sum() for c in range(scores.shape[1])]).double()\n"
+              "    return (values * freq).sum() / freq.sum()\n")},
+          message="one-vs-rest weighted by class frequency", fails=("test_ranking_auc_hidden",)),
+    # ---- Part 4: mrr / ndcg_at_k / map_at_k --------------------------------------------------------
+    Wrong("dcg_log2_i",
+          "discounts rank i by log2(i) (rank 1 left undiscounted) instead of log2(i + 1)",
+          {"ranking": Replace(_DISCOUNT,
+                              "    discount = 1.0 / torch.log2(torch.arange(1, ranked.shape[1] + 1, device=ranked.device, "
+                              "dtype=torch.float64).clamp(min=2))\n")},
+          message="DCG discounted by log2(i) instead of log2(i + 1)", fails=("test_ranking", "test_ranking_hidden")),
+    Wrong("idcg_predicted_topk",
+          "takes the ideal DCG from the relevances of the predicted top k, sorted",
+          {"ranking": Replace(_IDEAL, "    ideal = ranked.sort(dim=1, descending=True).values\n")},
+          message="IDCG from the relevances of the predicted top k only", fails=("test_ranking", "test_ranking_hidden")),
+    Wrong("idcg_predicted_order",
+          "computes the ideal DCG from the predicted order itself",
+          {"ranking": Replace(_IDEAL, "    ideal = ranked\n")},
+          message="IDCG taken from the predicted order", fails=("test_ranking", "test_ranking_hidden")),
+    Wrong("ndcg_exponential_gain",
+          "uses the gain 2^rel - 1 (another common NDCG) instead of the relevance",
+          {"ranking": [Replace("    ranked = _ranked_relevance(relevance, scores)[:, :k]\n",
+                               "    ranked = 2 ** _ranked_relevance(relevance, scores)[:, :k] - 1\n"),
+                       Replace(_IDEAL, "    ideal = (2 ** relevance.double() - 1).sort(dim=1, descending=True).values[:, :k]\n")]},
+          message="gain 2^rel - 1 instead of rel", fails=("test_ranking", "test_ranking_hidden")),
+    Wrong("map_divided_by_k",
+          "divides each query's AP@k by k",
+          {"ranking": Replace(_MAP_DIV, "    ap = (precision_at_i * top).sum(dim=1) / k\n")},
+          message="AP@k divided by k instead of by min(k, R)", fails=("test_ranking", "test_ranking_hidden")),
+    Wrong("map_divided_by_R",
+          "divides each query's AP@k by all its relevant documents, R, not min(k, R)",
+          {"ranking": Replace("    relevant = hits.sum(dim=1).clamp(max=k)\n", "    relevant = hits.sum(dim=1)\n")},
+          message="AP@k divided by R, all relevant documents", fails=("test_ranking_hidden",)),
+    Wrong("map_divided_by_hits",
+          "divides AP@k by the relevant documents found in the top k (torchmetrics' RetrievalMAP)",
+          {"ranking": Replace("    relevant = hits.sum(dim=1).clamp(max=k)\n", "    relevant = top.sum(dim=1)\n")},
+          message="AP@k divided by the relevant documents found in the top k", fails=("test_ranking_hidden",)),
+    Wrong("mrr_skips_empty_queries",
+          "averages the reciprocal ranks over the queries that have a relevant document only",
+          {"ranking": Replace("    return reciprocal.max(dim=1).values.mean()\n",
+                              "    found = hits.any(dim=1)\n"
+                              "    return reciprocal.max(dim=1).values[found].mean()\n")},
+          message="queries without a relevant document were left out of the mean", fails=("test_ranking_hidden",)),
+    # ---- Part 5: StreamingMetrics --------------------------------------------------------------
+    Wrong("stream_mean_of_batch_means",
+          "averages the batch mean losses, whatever the batch sizes",
+          {"streaming": [Replace(_LOSS_UPDATE, "        self.loss_sum += batch_loss.detach().double()\n"
+                                               "        self.batches += 1\n"),
+                         Replace("        self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)\n",
+                                 "        self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)\n"
+                                 "        self.batches = 0\n"),
+                         Replace('"loss": self.loss_sum / count}', '"loss": self.loss_sum / self.batches}'),
+                         Replace("        self.loss_sum += other.loss_sum\n",
+                                 "        self.loss_sum += other.loss_sum\n        self.batches += other.batches\n")]},
+          message="the mean of the batch means", fails=("test_streaming", "test_streaming_hidden")),
+    Wrong("stream_merge_adds_means",
+          "keeps a running mean loss and merges by adding the shards' means",
+          {"streaming": [Replace(_LOSS_UPDATE,
+                                 "        n = self.confusion.sum()\n"
+                                 "        self.loss_sum = (self.loss_sum * (n - targets.numel()) + "
+                                 "batch_loss.detach().double() * targets.numel()) / n\n"),
+                         Replace('"loss": self.loss_sum / count}', '"loss": self.loss_sum.clone()}')]},
+          message="merge added (or averaged) the shards' mean losses", fails=("test_streaming_hidden",)),
+    Wrong("stream_keeps_graph",
+          "accumulates batch_loss without detaching it",
+          {"streaming": Replace(_LOSS_UPDATE, "        self.loss_sum = self.loss_sum + batch_loss.double() * targets.numel()\n")},
+          message="requires grad", fails=("test_streaming_hidden",)),
+    Wrong("stream_merge_resets_other",
+          "resets the merged shard so that it cannot be counted twice",
+          {"streaming": Replace(_MERGE, "        self.confusion += other.confusion\n"
+                                        "        self.loss_sum += other.loss_sum\n"
+                                        "        other.reset()\n"
+                                        "        return self\n")},
+          message="merge must leave other unmodified", fails=("test_streaming_hidden",)),
+    Wrong("stream_macro_f1_per_batch",
+          "averages the macro-F1 of each batch",
+          {"streaming": [Replace("        self.confusion += confusion_matrix(targets, preds, self.num_classes)\n",
+                                 "        self.confusion += confusion_matrix(targets, preds, self.num_classes)\n"
+                                 "        self.f1_sum += precision_recall_f1(targets, preds, self.num_classes, "
+                                 "average='macro')[2]\n"
+                                 "        self.batches += 1\n"),
+                         Replace("        self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)\n",
+                                 "        self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)\n"
+                                 "        self.f1_sum = torch.zeros((), dtype=torch.float64, device=self.device)\n"
+                                 "        self.batches = 0\n"),
+                         Replace('"macro_f1": f1.mean(),', '"macro_f1": self.f1_sum / self.batches,'),
+                         Replace("        self.loss_sum += other.loss_sum\n",
+                                 "        self.loss_sum += other.loss_sum\n        self.f1_sum += other.f1_sum\n"
+                                 "        self.batches += other.batches\n")]},
+          message="macro-F1 averaged over batches", fails=("test_streaming_hidden",)),
+    Wrong("stream_compute_resets",
+          "resets the state at the end of compute(), like an epoch-end hook",
+          {"streaming": Replace('        return {"accuracy": tp.sum() / count, "macro_f1": f1.mean(), "loss": self.loss_sum / count}\n',
+                                '        result = {"accuracy": tp.sum() / count, "macro_f1": f1.mean(), "loss": self.loss_sum / count}\n'
+                                '        self.reset()\n'
+                                '        return result\n')},
+          message="compute() called a second time", fails=("test_streaming", "test_streaming_hidden")),
+    # ---- Alternative correct submissions ---------------------------------------------------------------
+    Correct("cm_index_put",
+            "counts with index_put_(accumulate=True)",
+            {"confusion_matrix": Replace(_CM,
+                                         "    cm = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=targets.device)\n"
+                                         "    cm.index_put_((targets, preds), torch.ones_like(targets), accumulate=True)\n"
+                                         "    return cm\n")}),
+    Correct("cm_loop_over_classes",
+            "loops over the pairs of classes (not the samples), each a vectorised count",
+            {"confusion_matrix": Replace(_CM,
+                                         "    return torch.stack([torch.stack([((targets == i) & (preds == j)).sum()\n"
+                                         "                                     for j in range(num_classes)])\n"
+                                         "                        for i in range(num_classes)])\n")}),
+    Correct("prf_micro_is_accuracy",
+            "uses that micro precision, recall and F1 all equal the accuracy when every class is counted",
+            {"precision_recall_f1": Replace('    if average == "macro":\n',
+                                            '    if average == "micro":\n'
+                                            '        accuracy = (targets == preds).double().mean()\n'
+                                            '        return accuracy, accuracy.clone(), accuracy.clone()\n'
+                                            '    if average == "macro":\n')}),
+    Correct("auc_pairwise_and_ap_per_positive",
+            "AUC from all (positive, negative) pairs with ties worth one half; AP as the mean, over the positives, "
+            "of the precision at each positive's score",
+            {"ranking_auc": [Replace(_AUC_BODY,
+                                     "    diff = scores[positive][:, None].double() - scores[~positive][None, :].double()\n"
+                                     "    return ((diff > 0).double() + 0.5 * (diff == 0).double()).mean()\n"),
+                             Replace('''    _, inverse = torch.unique(scores.double(), return_inverse=True)
+    groups = int(inverse.max()) + 1
+    pos_per = torch.zeros(groups, dtype=torch.float64, device=scores.device).index_add_(0, inverse, positive.double())
+    all_per = torch.bincount(inverse, minlength=groups).double()
+    pos_per, all_per = pos_per.flip(0), all_per.flip(0)  # from the highest threshold down
+''' + _AP_TAIL,
+                                     "    above = scores[None, :] >= scores[positive][:, None]  # (positives, N)\n"
+                                     "    precision = (above & positive[None, :]).sum(1).double() / above.sum(1).double()\n"
+                                     "    return precision.mean()\n")]}),
+    Correct("ranking_topk_argmax",
+            "MRR from the argmax of the hits, NDCG with topk, MAP with an explicit min(k, R)",
+            {"ranking": [Replace("    reciprocal = torch.where(hits, 1.0 / ranks, torch.zeros_like(ranks))\n"
+                                 "    return reciprocal.max(dim=1).values.mean()\n",
+                                 "    first = hits.double().argmax(dim=1)\n"
+                                 "    return torch.where(hits.any(dim=1), 1.0 / (first + 1).double(), 0.0).mean()\n"),
+                         Replace(_IDEAL, "    ideal = relevance.double().topk(min(k, relevance.shape[1]), dim=1).values\n"),
+                         Replace("    relevant = hits.sum(dim=1).clamp(max=k)\n",
+                                 "    relevant = torch.minimum(hits.sum(dim=1), torch.tensor(float(k), device=hits.device))\n")]}),
+    Correct("stream_separate_counts",
+            "keeps counts per class (true positives, predictions, support) and a sample count instead of a matrix",
+            {"streaming": '''class StreamingMetrics:
+    def __init__(self, num_classes, device="cpu"):
+        self.num_classes, self.device = num_classes, device
+        self.reset()
+
+    def reset(self):
+        zeros = lambda: torch.zeros(self.num_classes, dtype=torch.int64, device=self.device)
+        self.tp, self.predicted, self.support = zeros(), zeros(), zeros()
+        self.n = 0
+        self.loss_total = torch.tensor(0.0, dtype=torch.float64, device=self.device)
+
+    def update(self, targets, preds, batch_loss):
+        c = self.num_classes
+        self.tp += torch.bincount(targets[targets == preds], minlength=c)
+        self.predicted += torch.bincount(preds, minlength=c)
+        self.support += torch.bincount(targets, minlength=c)
+        self.n += len(targets)
+        self.loss_total += len(targets) * batch_loss.item()
+
+    def compute(self):
+        tp = self.tp.double()
+        den = (self.predicted + self.support).double()
+        f1 = torch.where(den > 0, 2 * tp / den.clamp(min=1), 0.0)
+        return {"accuracy": tp.sum() / self.n, "macro_f1": f1.mean(),
+                "loss": self.loss_total / self.n}
+
+    def merge(self, other):
+        self.tp += other.tp
+        self.predicted += other.predicted
+        self.support += other.support
+        self.n += other.n
+        self.loss_total += other.loss_total
+        return self
+'''}),
+]
