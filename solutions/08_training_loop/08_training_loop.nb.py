@@ -324,6 +324,34 @@ _loader = DataLoader(TensorDataset(_x, _y), batch_size=4)   # 6 batches: 4, 4, 4
 with clauses.clause("accumulation: one step per group, equal to one large-batch step, groups in the loader's "
                     "order, a partial last group kept (and scaled by its own samples), short batches weighted "
                     "by their samples", points=1):
+    # the step of a partial last group with a short batch: 3 batches of 4, 4, 2 and accum_steps=2
+    _m = toy_model("linear", seed=5)
+    _x2, _y2 = toy_data(10, seed=6)
+    _expected = _groups_step(_m, _x2, _y2, [(0, 8), (8, 10)])
+    _by_accum = copy.deepcopy(_m)  # what dividing by accum_steps in the last group gives
+    _o = torch.optim.SGD(_by_accum.parameters(), lr=0.3, momentum=0.9)
+    for _s, _e, _div in ((0, 8, 1), (8, 10, 2)):
+        _o.zero_grad(); (F.cross_entropy(_by_accum(_x2[_s:_e]), _y2[_s:_e]) / _div).backward(); _o.step()
+    _dropped = _groups_step(_m, _x2, _y2, [(0, 8)])  # what dropping the last, partial group gives
+    _got, _, _, _ = _run("train_one_epoch(10 samples in batches of 4, 4, 2, accum_steps=2)", _m,
+                         DataLoader(TensorDataset(_x2, _y2), batch_size=4), accum_steps=2)
+    check_close(params_of(_got)["weight"], _expected["weight"], "weight after the partial last group (one batch of 2 "
+                "samples, accum_steps=2)", atol=1e-5,
+                mistakes={"each batch's loss was divided by accum_steps, also in the last, partial group; scale "
+                          "each batch by its share of the group's samples, n / N": params_of(_by_accum)["weight"],
+                          "the last, partial group of batches was dropped (no step for it)": _dropped["weight"]})
+    _m = toy_model("linear", seed=5)
+    _unequal = _groups_step(_m, _x2, _y2, [(0, 10)])
+    _bycount = copy.deepcopy(_m)
+    _o = torch.optim.SGD(_bycount.parameters(), lr=0.3, momentum=0.9)
+    sum(F.cross_entropy(_bycount(_x2[_s:_e]), _y2[_s:_e]) / 3 for _s, _e in ((0, 4), (4, 8), (8, 10))).backward()
+    _o.step()
+    _got, _, _, _ = _run("train_one_epoch(10 samples in batches of 4, 4, 2, accum_steps=3)", _m,
+                         DataLoader(TensorDataset(_x2, _y2), batch_size=4), accum_steps=3)
+    check_close(params_of(_got)["weight"], _unequal["weight"], "weight after one group of batches of 4, 4 and 2 "
+                "samples (accum_steps=3) vs one step on the 10 samples", atol=1e-5,
+                mistakes={"each batch's mean loss was divided by the number of batches in its group; a short "
+                          "batch must count by its samples: loss × n / N": params_of(_bycount)["weight"]})
     for _accum, _bounds in ((2, [(0, 8), (8, 16), (16, 22)]), (4, [(0, 16), (16, 22)]), (5, [(0, 20), (20, 22)]),
                             (1, [(i, min(i + 4, 22)) for i in range(0, 22, 4)])):
         _m = toy_model("linear", seed=4)
@@ -337,32 +365,6 @@ with clauses.clause("accumulation: one step per group, equal to one large-batch 
             check_close(params_of(_got)[_k], _v, f"parameter {_k} after one epoch with accum_steps={_accum} "
                         f"(22 samples in batches of 4, the last of 2), compared with one SGD step per group on the "
                         f"group's samples at once", atol=1e-5)
-    # the step of a partial last group with a short batch: 3 batches of 4, 4, 2 and accum_steps=2
-    _m = toy_model("linear", seed=5)
-    _x2, _y2 = toy_data(10, seed=6)
-    _expected = _groups_step(_m, _x2, _y2, [(0, 8), (8, 10)])
-    _by_accum = copy.deepcopy(_m)  # what dividing by accum_steps in the last group gives
-    _o = torch.optim.SGD(_by_accum.parameters(), lr=0.3, momentum=0.9)
-    for _s, _e, _div in ((0, 8, 1), (8, 10, 2)):
-        _o.zero_grad(); (F.cross_entropy(_by_accum(_x2[_s:_e]), _y2[_s:_e]) / _div).backward(); _o.step()
-    _got, _, _, _ = _run("train_one_epoch(10 samples in batches of 4, 4, 2, accum_steps=2)", _m,
-                         DataLoader(TensorDataset(_x2, _y2), batch_size=4), accum_steps=2)
-    check_close(params_of(_got)["weight"], _expected["weight"], "weight after the partial last group (one batch of 2 "
-                "samples, accum_steps=2)", atol=1e-5,
-                mistakes={"each batch's loss was divided by accum_steps, also in the last, partial group; scale "
-                          "each batch by its share of the group's samples, n / N": params_of(_by_accum)["weight"]})
-    _m = toy_model("linear", seed=5)
-    _unequal = _groups_step(_m, _x2, _y2, [(0, 10)])
-    _bycount = copy.deepcopy(_m)
-    _o = torch.optim.SGD(_bycount.parameters(), lr=0.3, momentum=0.9)
-    sum(F.cross_entropy(_bycount(_x2[_s:_e]), _y2[_s:_e]) / 3 for _s, _e in ((0, 4), (4, 8), (8, 10))).backward()
-    _o.step()
-    _got, _, _, _ = _run("train_one_epoch(10 samples in batches of 4, 4, 2, accum_steps=3)", _m,
-                         DataLoader(TensorDataset(_x2, _y2), batch_size=4), accum_steps=3)
-    check_close(params_of(_got)["weight"], _unequal["weight"], "weight after one group of batches of 4, 4 and 2 "
-                "samples (accum_steps=3) vs one step on the 10 samples", atol=1e-5,
-                mistakes={"each batch's mean loss was divided by the number of batches in its group; a short "
-                          "batch must count by its samples: loss × n / N": params_of(_bycount)["weight"]})
 with clauses.clause("gradients zeroed before each group's first backward: stale .grad never reaches a step", points=1):
     _m = toy_model("linear", seed=7)
     _expected = _groups_step(_m, _x, _y, [(0, 8), (8, 16), (16, 22)], momentum=0.0)
@@ -592,13 +594,13 @@ with clauses.clause("every submodule's training flag restored: eval stays eval, 
         student_call(f"evaluate(model in {_start} mode, ...)", evaluate, _m, _loader, F.cross_entropy)
         check_equal([mod.training for mod in _m.modules()], _modes, f"the training flags of the model's modules "
                     f"(Sequential, Linear, BatchNorm1d, ReLU, Linear) after evaluate, for a model in {_start} mode",
-                    mistakes={"evaluate left the model in eval mode: restore the mode it had":
+                    mistakes={"model.train(was_training) restores only the top module's flag; a submodule that was in "
+                              "eval mode (a frozen BatchNorm) must stay in eval mode":
+                              [True] * len(_modes) if _start == "mixed" else None,
+                              "evaluate left the model in eval mode: restore the mode it had":
                               [False] * len(_modes),
                               "evaluate put the model back with model.train(): restore the mode it had (eval stays "
-                              "eval)": [True] * len(_modes),
-                              "model.train(was_training) restores only the top module's flag; a submodule that was in "
-                              "eval mode (a frozen BatchNorm) must stay in eval mode":
-                              [True] * len(_modes) if _start == "mixed" else None})
+                              "eval)": [True] * len(_modes)})
 clauses.verdict()
 ### END HIDDEN TESTS
 
