@@ -106,7 +106,8 @@ def bwrap_command(scratch: Path, tmp_bytes: int) -> list[str]:
            "MPLCONFIGDIR": "/tmp/matplotlib", "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1",
            # The course code the grader itself runs (this checkout), not whatever an install points at.
            "PYTHONPATH": str(REPO_ROOT)}
-    for name in ("TORCH_HOME", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"):
+    # Where the grading machine's CUDA driver and libraries are found (its own setting, not the student's).
+    for name in ("TORCH_HOME", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
         if name in os.environ:
             env[name] = os.environ[name]
     for name, value in env.items():
