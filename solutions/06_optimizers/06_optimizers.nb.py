@@ -154,6 +154,17 @@ def scripted(what, make_opt, tensors, grads, dtype=torch.float64, yours=True):
     return history
 
 
+def whole_run_mistakes(got, variants, kinds):
+    """The named mistakes (as always-true predicates) whose whole scripted run equals ``got``: a mistake
+    is named only when every parameter after every step is what it gives."""
+    named = {}
+    for kind, run in variants.items():
+        if all(torch.allclose(a.double(), b.double(), atol=1e-9, rtol=1e-7)
+               for got_step, run_step in zip(got, run) for a, b in zip(got_step, run_step)):
+            named[kinds[kind]] = lambda value: True
+    return named
+
+
 def same_lrs(got, expected, what, mistakes=None, rtol=1e-9, atol=1e-12):
     """``got`` is a list of Python floats equal to ``expected`` (a list of floats) within rounding."""
     check_type(got, list, what)
@@ -330,9 +341,9 @@ def _scripted_check(what, kwargs, kinds):
     args = (kwargs.get("lr", 1e-3), kwargs.get("momentum", 0.0), kwargs.get("dampening", 0.0),
             kwargs.get("weight_decay", 0.0), kwargs.get("nesterov", False))
     variants = {kind: _sgd_variant(*args, kind) for kind in kinds}
+    mistakes = whole_run_mistakes(got, variants, kinds)
     for k in range(len(_g)):
         for i in range(len(_p0)):
-            mistakes = {desc: variants[kind][k][i] for kind, desc in kinds.items()}
             check_close(got[k][i], exp[k][i], f"{what}: parameter {i} (float64, gradients set by hand) after "
                         f"step {k + 1}", atol=1e-12, rtol=1e-10, mistakes=mistakes)
 
@@ -428,19 +439,25 @@ with clauses.clause("step() leaves .grad unmodified, updates the same parameter 
                 mistakes={"the gradient was modified in place (e.g. grad.add_(p, alpha=weight_decay)): "
                           "use an out-of-place add": lambda t: not torch.equal(t, _grad.cpu())})
     check(_p.data_ptr() == _ptr, "SGD.step() replaced the parameter's storage: update it in place (p.add_(...)).")
-    _buf = _opt.state[_p]["momentum_buffer"]
-    check(_buf is not _p.grad and _buf.data_ptr() != _p.grad.data_ptr(),
+    # without weight decay the first buffer would be the gradient tensor itself unless copied
+    _p = to_device(torch.tensor([1.0, 2.0, -1.0])).requires_grad_(True)
+    _opt = call("SGD([p], lr=0.1, momentum=0.9)", SGD, [_p], lr=0.1, momentum=0.9)
+    _p.grad = to_device(torch.tensor([0.5, -0.5, 1.0]))
+    call("SGD.step()", _opt.step)
+    _buf = _opt.state[_p].get("momentum_buffer")
+    check(_buf is None or (_buf is not _p.grad and _buf.data_ptr() != _p.grad.data_ptr()),
           "state[p]['momentum_buffer'] is p.grad itself: the first buffer must be a copy of the gradient "
           "(zero_grad(set_to_none=False) would zero it)")
-    _p.grad.zero_()
-    call("SGD.step() after the gradient was zeroed in place", _opt.step)
+    _opt.zero_grad(set_to_none=False)
+    call("SGD.step() after zero_grad(set_to_none=False)", _opt.step)
     _ref_p = to_device(torch.tensor([1.0, 2.0, -1.0])).requires_grad_(True)
-    _ref_opt = torch.optim.SGD([_ref_p], lr=0.1, momentum=0.9, weight_decay=0.5)
+    _ref_opt = torch.optim.SGD([_ref_p], lr=0.1, momentum=0.9)
     _ref_p.grad = to_device(torch.tensor([0.5, -0.5, 1.0]))
     _ref_opt.step()
-    _ref_p.grad.zero_()
+    _ref_opt.zero_grad(set_to_none=False)
     _ref_opt.step()
-    check_close(_p.detach().cpu(), _ref_p.detach().cpu(), "p after two steps, the gradient zeroed in place in between")
+    check_close(_p.detach().cpu(), _ref_p.detach().cpu(), "p after SGD(lr=0.1, momentum=0.9): step(), "
+                "zero_grad(set_to_none=False), step()")
     _calls = []
 
     def _closure():
@@ -567,8 +584,9 @@ def _adam_variant(lr, betas, eps, wd, decoupled, kind=""):
             t = shared_t if kind == "global_step" else states[i][0]
             if kind == "bias_off_by_one":
                 t += 1
-            if decoupled and kind != "decay_scaled":
-                p = p * (1 - (lr * wd if kind != "decay_no_lr" else wd))
+            if decoupled:
+                if kind != "decay_scaled":
+                    p = p * (1 - (lr * wd if kind != "decay_no_lr" else wd))
             elif kind != "l2_missing":
                 g = g + wd * p
             m = betas[0] * states[i][1] + (1 - betas[0]) * g
@@ -605,9 +623,9 @@ def _adam_scripted(what, kwargs, kinds, decoupled):
     exp = scripted(what, lambda ps: oracle(ps, **ref_kwargs), _p0, _g, yours=False)
     args = (kwargs["lr"], kwargs["betas"], kwargs["eps"], kwargs["weight_decay"], decoupled)
     variants = {kind: _adam_variant(*args, kind) for kind in kinds}
+    mistakes = whole_run_mistakes(got, variants, kinds)
     for k in range(len(_g)):
         for i in range(len(_p0)):
-            mistakes = {desc: variants[kind][k][i] for kind, desc in kinds.items()}
             check_close(got[k][i], exp[k][i], f"{what}: parameter {i} (float64, gradients set by hand; parameter 1 "
                         f"has no gradient at step 1) after step {k + 1}", atol=1e-12, rtol=1e-10, mistakes=mistakes)
 
@@ -1016,6 +1034,10 @@ with clauses.clause("mode='min' with a relative threshold, ties, patience (metri
     _plateau_compare(_kw, _m, mistakes=_named(_kw, _m))
     _kw = dict(patience=0, factor=0.3)
     _plateau_compare(_kw, [2.0, 2.0, 1.0, 1.0, 0.5], as_tensor=True, mistakes=_named(_kw, [2.0, 2.0, 1.0, 1.0, 0.5]))
+    _m = [3.0, 3.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0]
+    for _kw in (dict(patience=1, factor=0.5, threshold=0.0), dict(patience=1, factor=0.5, threshold=0.0,
+                                                                  threshold_mode="abs")):
+        _plateau_compare(_kw, _m, mistakes=_named(_kw, _m))
 with clauses.clause("threshold_mode='abs' and mode='max' (rel and abs)", points=1):
     _m = [0.5, 0.52, 0.525, 0.56, 0.56, 0.561, 0.58, 0.57, 0.575, 0.6, 0.6]
     for _kw in (dict(mode="max", patience=1, factor=0.5, threshold=0.02, threshold_mode="abs"),
