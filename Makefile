@@ -45,6 +45,7 @@ test: $(STAMP) browser
 
 benchmark: $(STAMP)
 	$(RUN) python tests/benchmark.py
+	$(RUN) python tests/benchmark_learner.py
 
 # Removes nbgrader's working area (gradebook, exchange, submissions, generated data); never
 # work/, which holds the students' own copies of lectures and assignments.
