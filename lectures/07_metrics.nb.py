@@ -66,13 +66,15 @@ print(f"validation loss {F.cross_entropy(logits, y_valid):.4f}, accuracy {(preds
 #
 # Accuracy counts `argmax(logits) == target`. `argmax` is piecewise constant: nudging a logit either
 # changes nothing or flips a prediction, so its gradient is zero almost everywhere and undefined at
-# the flips. Autograd says so plainly: the result of `argmax` is an integer tensor with no graph.
+# the flips. Autograd says so plainly: the result of `argmax` is an integer tensor with no graph, so
+# nothing computed from it can carry a gradient back to the logits.
 
 # %%
 z = logits[:4].clone().requires_grad_(True)
 accuracy = (z.argmax(dim=1) == y_valid[:4]).float().mean()
 loss = F.cross_entropy(z, y_valid[:4])
-print("accuracy requires grad:", accuracy.requires_grad, "| loss grad_fn:", type(loss.grad_fn).__name__)
+print("argmax dtype:", z.argmax(dim=1).dtype, "| accuracy requires grad:", accuracy.requires_grad,
+      "| loss grad_fn:", type(loss.grad_fn).__name__)
 nudged = z.detach() + 0.01 * torch.randn_like(z)
 print("a small nudge changes the loss", f"{loss.item():.5f} -> {F.cross_entropy(nudged, y_valid[:4]).item():.5f}",
       "but not the accuracy", accuracy.item(), "->", (nudged.argmax(1) == y_valid[:4]).float().mean().item())
@@ -111,7 +113,9 @@ print(f"{yb_valid.sum().item()} positives in {len(yb_valid)}: accuracy of always
 # ## 3. The confusion matrix
 #
 # Entry `[i, j]` counts the samples of true class `i` predicted as `j` (scikit-learn's convention:
-# rows true, columns predicted). One `bincount` over `i · C + j` computes it without a loop.
+# rows true, columns predicted). One `bincount` over `i · C + j` computes it without a loop. Note the
+# argument order: torchmetrics takes `(preds, target)`, scikit-learn `(y_true, y_pred)`; swap them and
+# you get the transpose, silently.
 
 # %%
 def confusion_matrix(targets, preds, num_classes):
@@ -122,6 +126,8 @@ def confusion_matrix(targets, preds, num_classes):
 cm = confusion_matrix(y_valid, preds, 10)
 print("equal to sklearn:", (cm.numpy() == skm.confusion_matrix(y_valid, preds, labels=range(10))).all(),
       "| equal to torchmetrics:", torch.equal(cm, TMF.confusion_matrix(preds, y_valid, task="multiclass", num_classes=10)))
+print("torchmetrics with the arguments swapped gives the transpose:",
+      torch.equal(cm.T, TMF.confusion_matrix(y_valid, preds, task="multiclass", num_classes=10)))
 
 # %%
 fig, ax = plt.subplots(figsize=(4.6, 4))
@@ -141,8 +147,7 @@ print("largest confusions (true -> predicted: count):",
 
 # %% [markdown]
 # The diagonal holds the correct predictions; an off-diagonal cell names a confusion, printed above
-# for the three largest. Note the argument order: torchmetrics takes `(preds, target)`,
-# scikit-learn `(y_true, y_pred)`; swap them and you get the transpose, silently.
+# for the three largest.
 
 # %% [markdown]
 # ## 4. Precision, recall, F1, and three ways to average them
@@ -161,6 +166,7 @@ def precision_recall_f1(cm, zero_division=0.0):
 
 
 # An imbalanced 3-class problem: digits 0, 1 and 8, with most 8s removed from the validation set.
+# A prediction of any other digit is counted as 8, so class 8 also collects the model's other mistakes.
 keep = (y_valid == 0) | (y_valid == 1) | ((y_valid == 8) & (torch.arange(len(y_valid)) % 6 == 0))
 t3 = y_valid[keep]
 p3 = torch.where(torch.isin(preds[keep], torch.tensor([0, 1, 8])), preds[keep], torch.tensor(8))
@@ -174,7 +180,8 @@ print("equal to sklearn:", all(torch.allclose(a, torch.as_tensor(b, dtype=torch.
 
 # %% [markdown]
 # Averages over the classes:
-# - **macro**: the plain mean over classes; a rare class counts as much as a common one;
+# - **macro**: the plain mean over classes; a rare class counts as much as a common one, which hides
+#   how few samples stand behind its score (9 samples move it as much as 38);
 # - **weighted**: the mean weighted by support; dominated by the common classes, it hides a
 #   failing rare class;
 # - **micro**: `TP`, `FP`, `FN` summed over classes first; when every class is counted it is exactly
@@ -194,8 +201,8 @@ print(f"accuracy = {(t3 == p3).double().mean():.4f}")
 #
 # Two conventions to know: a class never predicted has precision 0/0, which scikit-learn replaces
 # by `zero_division` (0 by default, with a warning); and a class absent from the data still counts
-# in a macro average over `labels=range(C)`, where torchmetrics and scikit-learn can differ unless
-# you pass the labels explicitly.
+# in scikit-learn's macro average when you pass `labels=range(C)`, which is exactly where scikit-learn
+# and torchmetrics part ways:
 
 # %%
 t_absent, p_absent = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 1, 1])  # class 2 never occurs
@@ -205,8 +212,10 @@ print("macro F1 over labels 0..2:", skm.f1_score(t_absent, p_absent, labels=[0, 
                                                               average="macro").item(), 4))
 
 # %% [markdown]
-# torchmetrics' multiclass macro average skips a class absent from both targets and predictions;
-# scikit-learn with explicit `labels` counts it as 0. Neither is wrong; say which one you report.
+# torchmetrics' multiclass macro average skips a class absent from both targets and predictions
+# (its weight is set to 0 in `_adjust_weights_safe_divide`, torchmetrics/utilities/compute.py), as
+# scikit-learn does without `labels`; scikit-learn with explicit `labels` counts it as `zero_division`
+# (here 0). Neither is wrong; say which one you report.
 
 # %% [markdown]
 # ## 5. ROC and PR curves, and choosing a threshold
@@ -219,7 +228,7 @@ print("macro F1 over labels 0..2:", skm.f1_score(t_absent, p_absent, labels=[0, 
 # %%
 scorer = train_linear(x_train, (y_train == 9).long(), 2, steps=15, lr=0.3)
 fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(9, 3.6))
-for keep_nines in (36, 8):
+for keep_nines in (30, 8):                                  # all 30 nines, then only 8
     xv, yv = rare_nines(x_valid, y_valid, keep=keep_nines)
     with torch.no_grad():
         score = scorer(xv).softmax(dim=1)[:, 1]
@@ -245,10 +254,12 @@ show(fig)
 #
 # Two details that matter when you compute them yourself: `roc_auc_score` counts a positive tied with
 # a negative as one half (the Mann-Whitney U statistic), and `average_precision_score` is a step sum
-# `Σ (Rₙ − Rₙ₋₁) Pₙ`, not the trapezoid area under the PR curve, which is optimistic:
+# `Σ (Rₙ − Rₙ₋₁) Pₙ`, not the trapezoid area under the PR curve, which is optimistic. Shown on the
+# rare set (2.4 % positives, the last one in the loop above) with its scores rounded to produce ties:
 
 # %%
-tied_scores = (score * 4).round() / 4  # only 5 distinct scores: many ties
+tied_scores = (score * 4).round() / 4  # to multiples of 0.25
+print("distinct scores and their counts:", tied_scores.unique(return_counts=True))
 print(f"AP step sum {skm.average_precision_score(yv, tied_scores):.4f} vs trapezoid "
       f"{skm.auc(*skm.precision_recall_curve(yv, tied_scores)[1::-1]):.4f}")
 order = torch.sort(tied_scores, descending=True, stable=True).indices  # ties split by sample order
@@ -256,6 +267,12 @@ tpr_s = torch.cat([torch.zeros(1), yv[order].cumsum(0) / yv.sum()])
 fpr_s = torch.cat([torch.zeros(1), (1 - yv[order]).cumsum(0) / (1 - yv).sum()])
 print(f"ROC-AUC with ties as one half {skm.roc_auc_score(yv, tied_scores):.4f} vs ties split by sample order "
       f"{torch.trapezoid(tpr_s, fpr_s):.4f}")
+
+# %% [markdown]
+# With only two distinct scores the PR curve has two points besides its start at (recall 0,
+# precision 1); the trapezoid draws a straight line from that start, crediting precision the model
+# never reaches. The split-by-order AUC is this low because `rare_nines` puts the 9s last, so every
+# tie is broken against them; another order would give another number, while tie = ½ gives one.
 
 # %% [markdown]
 # **Choosing a threshold.** The default 0.5 is rarely what you want. Choose it on validation data
@@ -274,8 +291,11 @@ print(f"{'default 0.5':>14}: precision {skm.precision_score(yv, decision, zero_d
       f"recall {skm.recall_score(yv, decision):.3f}")
 
 # %% [markdown]
-# In practice the threshold is chosen on a validation split and reported on a separate test split:
-# chosen and measured on the same data, it flatters the model.
+# With 8 positives recall moves in steps of 1/8, so "at least 0.9" means all 8 (recall 1.000), at
+# a precision of 6 %. The default 0.5 finds none of the 9s: this briefly trained scorer, which saw
+# 10 % positives, gives every one of them less than 0.5. In practice the threshold is chosen on a
+# validation split and reported on a separate test split: chosen and measured on the same data, it
+# flatters the model.
 
 # %% [markdown]
 # ## 6. Top-k accuracy
@@ -363,7 +383,8 @@ print("torchmetrics: MRR", round(torch.stack([retrieval_reciprocal_rank(s, r > 0
 # MRR and NDCG agree with the libraries. MAP@3 does not: the third query's only relevant document is
 # ranked 6th, outside the top 3, and both conventions give it 0, but for the first two queries
 # torchmetrics divides by the relevant documents *found in the top k* (1 each) where our definition
-# divides by `min(k, R)` (2 and 3): 0.5 and 0.333 instead of 0.25 and 0.111. "MAP@k" has several definitions in the wild: state the one you use.
+# divides by `min(k, R)` (2 and 3): 0.5 and 0.333 instead of 0.25 and 0.111. "MAP@k" has several
+# definitions in the wild: state the one you use.
 
 # %% [markdown]
 # ## 9. Batches of unequal size, and several workers
@@ -393,8 +414,10 @@ print(f"accuracy: mean of batch accuracies {sum(batch_accs) / len(batch_accs):.6
 # The fix is to accumulate **sums and counts** (or a confusion matrix) and divide once at the end.
 # The same state makes a distributed evaluation correct: each worker keeps its sums and counts, the
 # states are added together, and the metric is computed once from the total. torchmetrics' `Metric`
-# works this way (`update` accumulates state, `compute` divides, `merge_state` or the all-reduce
-# inside `compute` in DDP adds the workers' states).
+# works this way: `update` accumulates state, `compute` divides, and the workers' states are combined
+# by `merge_state` by hand, or under DDP inside `compute`, by `Metric._sync_dist`
+# (torchmetrics/metric.py), which all-gathers each state and reduces it with its `dist_reduce_fx`
+# (a sum for counts).
 
 # %%
 shards = [torch.arange(i, len(y_valid), 3) for i in range(3)]   # 3 workers, about 120 samples each
@@ -416,7 +439,8 @@ print(f"macro F1 merged from 3 workers {merged.compute():.6f} | one pass "
 # %% [markdown]
 # Merging the state (per-class counts) gives the one-pass value; averaging the workers' F1 does not,
 # just as the mean of batch means is not the mean. Non-decomposable metrics such as AUC need the
-# scores themselves (or a histogram of them) to be gathered, not averaged.
+# scores themselves (or a histogram of them) to be gathered, not averaged: torchmetrics' `BinaryAUROC`
+# keeps every score in a list state reduced by concatenation, or, given `thresholds`, a binned count.
 #
 # **Summary.** Train on a loss, report metrics. On imbalanced data, look past accuracy: per-class
 # precision and recall, macro averages, PR-AUC, and a threshold chosen for the operating point you
