@@ -104,6 +104,11 @@ for grad in (None, torch.zeros(1)):
 # | Adam | `m = β₁ m + (1 − β₁) g`, `v = β₂ v + (1 − β₂) g²`, step `t` | `p -= lr · m̂ / (√v̂ + ε)`, `m̂ = m/(1 − β₁ᵗ)`, `v̂ = v/(1 − β₂ᵗ)` |
 # | AdamW | as Adam | first `p -= lr · λ · p`, then as Adam |
 #
+# The symbols are the constructor's arguments: `μ = momentum`, `τ = dampening`, `α = alpha`,
+# `(β₁, β₂) = betas`, `ε = eps`, `λ = weight_decay`. In SGD, RMSprop and Adam, `weight_decay=λ` first
+# replaces `g` by `g + λ p` (an L2 penalty's gradient, section 3); only AdamW decays `p` itself. The
+# code is in `torch/optim/sgd.py` (`_single_tensor_sgd`), `rmsprop.py` and `adam.py` (`_single_tensor_adam`).
+#
 # What the state looks like after one step:
 
 # %%
@@ -199,6 +204,16 @@ for name, make in {"Adam, no decay": lambda ps: torch.optim.Adam(ps, lr=0.01),
 # shrinks both by about the same factor, `(1 − 0.01 · 0.1)¹⁰⁰ ≈ 0.905`, on top of what Adam does anyway
 # (1.0544 / 1.1587 ≈ 0.91 and 0.8073 / 0.8992 ≈ 0.90).
 #
+# In torch 2.x the two are one code path: `_single_tensor_adam` in `torch/optim/adam.py` branches on
+# `decoupled_weight_decay` (`param.mul_(1 - lr * weight_decay)` or `grad + weight_decay * param`), and
+# `AdamW` (`torch/optim/adamw.py`) is `Adam` with that flag set:
+
+# %%
+adamw = decay_run(lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1))
+adam_decoupled = decay_run(lambda ps: torch.optim.Adam(ps, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True))
+print("Adam(decoupled_weight_decay=True) == AdamW:", torch.equal(adam_decoupled, adamw))
+
+# %% [markdown]
 # ## 4. Parameter groups, and the optimizer's `state_dict`
 #
 # One optimizer can hold several **parameter groups**, each with its own settings (a smaller learning
@@ -300,9 +315,22 @@ for name, lrs in curves.items():
 
 # %% [markdown]
 # Note `OneCycleLR`: it starts at `max_lr / div_factor` (0.004), rises to `max_lr` over the first 30 %
-# (`pct_start`), then anneals to `max_lr / div_factor / final_div_factor`, and it cycles the momentum
-# the other way (it needs an optimizer with `momentum` or `betas`). The warm-up keeps the first steps
-# small while Adam's moments or BatchNorm statistics are still noisy.
+# (`pct_start`), then anneals to `max_lr / div_factor / final_div_factor` (4e-7). It also cycles the
+# momentum the other way, from `max_momentum=0.95` down to `base_momentum=0.85` while the lr rises, and
+# back (it needs an optimizer with a `momentum` or `betas` setting; the SGD's own 0.9 is overwritten):
+
+# %%
+opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+scheduler = lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)
+momenta = []
+for _ in range(100):
+    momenta.append(opt.param_groups[0]["momentum"])
+    opt.step()
+    scheduler.step()
+print("OneCycleLR momentum at steps 0, 29, 99:", [round(momenta[t], 3) for t in (0, 29, 99)])
+
+# %% [markdown]
+# The warm-up keeps the first steps small while Adam's moments or BatchNorm statistics are still noisy.
 #
 # ### `ReduceLROnPlateau`: driven by a validation metric
 #
@@ -310,7 +338,27 @@ for name, lrs in curves.items():
 # counts the epochs without improvement and multiplies the lr by `factor` after more than `patience`
 # of them. What counts as an improvement is set by `mode` (`"min"` for a loss, `"max"` for an accuracy)
 # and `threshold`: in `"rel"` mode a new loss must be below `best · (1 − threshold)`, in `"abs"` mode
-# below `best − threshold`. After a reduction, `cooldown` epochs are ignored. On a scripted metric:
+# below `best − threshold` (for `"max"`, above `best · (1 + threshold)` or `best + threshold`). With
+# `best = 0.8` and `threshold = 0.01`, which new values count as an improvement?
+
+# %%
+def improves(best, new, **kwargs):
+    scheduler = lr_scheduler.ReduceLROnPlateau(torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1), **kwargs)
+    scheduler.step(best)
+    scheduler.step(new)
+    return scheduler.num_bad_epochs == 0     # 0 bad epochs after `new`: it was an improvement
+
+
+for mode, new_values in (("min", [0.795, 0.791, 0.789]), ("max", [0.805, 0.809, 0.811])):
+    for threshold_mode in ("rel", "abs"):
+        verdicts = {v: improves(0.8, v, mode=mode, threshold=0.01, threshold_mode=threshold_mode) for v in new_values}
+        print(f"mode={mode!r}, threshold_mode={threshold_mode!r}: {verdicts}")
+
+# %% [markdown]
+# The bars are 0.792 (`rel`) and 0.79 (`abs`) for `"min"`, 0.808 and 0.81 for `"max"`; the comparison
+# is in `ReduceLROnPlateau._is_better` (`torch/optim/lr_scheduler.py`). After a reduction, the next
+# `cooldown` epochs are not counted as bad, and `min_lr` is a floor under the lr. On a scripted metric,
+# with `cooldown=2` and then, in the last two columns, `cooldown=0` and `cooldown=0, min_lr=0.02`:
 
 # %%
 def plateau_trace(metrics, **kwargs):
@@ -323,16 +371,23 @@ def plateau_trace(metrics, **kwargs):
     return rows
 
 
-metrics = [1.0, 0.8, 0.7999, 0.81, 0.80, 0.79, 0.79, 0.79, 0.79, 0.6]
-print("epoch  metric   best    bad  cooldown  lr     (mode='min', factor=0.5, patience=1, threshold=1e-3, cooldown=2)")
-for epoch, row in enumerate(plateau_trace(metrics, factor=0.5, patience=1, threshold=1e-3, cooldown=2)):
-    print(f"{epoch:5d}  {row[0]:.4f}  {row[1]:.4f}  {row[2]:3d}  {row[3]:8d}  {row[4]:.3f}")
+metrics = [1.0, 0.8, 0.7999, 0.81, 0.80, 0.80, 0.79, 0.79, 0.79, 0.6]
+settings = dict(mode="min", factor=0.5, patience=1, threshold=1e-3)
+trace = plateau_trace(metrics, cooldown=2, **settings)
+lr_no_cooldown = [row[4] for row in plateau_trace(metrics, cooldown=0, **settings)]
+lr_floor = [row[4] for row in plateau_trace(metrics, cooldown=0, min_lr=0.02, **settings)]
+print(settings)
+print("epoch  metric   best    bad  cooldown  lr (cooldown=2) | lr (cooldown=0)  lr (cooldown=0, min_lr=0.02)")
+for epoch, (row, lr0, lr_min) in enumerate(zip(trace, lr_no_cooldown, lr_floor)):
+    print(f"{epoch:5d}  {row[0]:.4f}  {row[1]:.4f}  {row[2]:3d}  {row[3]:8d}  {row[4]:.4f}          | {lr0:.4f}           {lr_min:.4f}")
 
 # %% [markdown]
 # Epoch 2's 0.7999 is lower than 0.8 but not by 0.1 %, so it is a bad epoch; after the second bad
-# epoch (more than `patience=1`) the lr halves and the counter resets; the next two epochs are cooldown
-# (bad epochs not counted), and the tie at 0.79 is never an improvement. Now on a real run: a small
-# classifier on digits, validated every epoch:
+# epoch (epoch 3, more than `patience=1`) the lr halves and the counter resets. The cooldown counter
+# then covers epochs 4 and 5, whose 0.80s are not counted; without cooldown they are two more bad
+# epochs and the lr halves again at epoch 5. The tie at 0.79 (epochs 7 and 8) is never an improvement,
+# so every run cuts at epoch 8, where `min_lr` stops the last one at 0.02 instead of 0.0125.
+# Now on a real run: a small classifier on digits, validated every epoch:
 
 # %%
 seed_everything(0)
@@ -358,19 +413,59 @@ ax2 = ax.twinx()
 ax2.step(range(30), [h[1] for h in history], color="C1", where="post", label="lr")
 ax.set(xlabel="epoch", ylabel="validation loss")
 ax2.set(ylabel="lr", yscale="log")
-fig.legend(loc="upper right")
+fig.legend(loc="upper center")
 show(fig)
 print("lr changed after epochs:", [e for e in range(1, 30) if history[e][1] != history[e - 1][1]],
       " final lr:", f"{history[-1][1]:.3g}", " final validation loss:", f"{history[-1][0]:.3f}")
 
 # %% [markdown]
+# The lr of 0.5 is too large: the validation loss climbs again after epoch 3, and the first cut comes
+# after epoch 6. Once the loss has flattened, the lr is cut every 4 epochs (17, 21, 25, 29): one epoch of
+# cooldown, then `patience + 1 = 3` bad epochs.
+#
 # ## 6. Per-batch or per-epoch, and the call order
 #
 # A scheduler counts its own `step()` calls, nothing else: `StepLR(step_size=30)` means 30 calls. Call it
 # once per epoch and `T_max`, `step_size`, `milestones` are epochs; call it once per batch (what
 # `OneCycleLR` and warm-up schedules expect, `total_steps = epochs × batches per epoch`) and they are
-# batches. The order within an iteration is fixed: `optimizer.step()` first, then `scheduler.step()`.
-# The other way round, the first learning rate of the schedule is never used, and torch says so:
+# batches. A cosine set up in epochs but stepped per batch is a common bug: `CosineAnnealingLR` is
+# periodic, so after `T_max` calls it climbs back up. Five epochs of 20 batches, lr read at every batch:
+
+# %%
+def cosine_lrs(T_max, step_every_batch, epochs=5, batches=20):
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = lr_scheduler.CosineAnnealingLR(opt, T_max=T_max)
+    lrs = []
+    for epoch in range(epochs):
+        for batch in range(batches):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if step_every_batch:
+                scheduler.step()
+        if not step_every_batch:
+            scheduler.step()
+    return lrs
+
+
+runs = {"per epoch, T_max=5 (epochs)": cosine_lrs(5, False),
+        "per batch, T_max=100 (epochs x batches)": cosine_lrs(100, True),
+        "per batch, T_max=5 (bug: epochs)": cosine_lrs(5, True)}
+fig, ax = plt.subplots(figsize=(7, 3))
+for name, lrs in runs.items():
+    ax.plot(lrs, label=name)
+ax.set(xlabel="batch", ylabel="lr")
+ax.legend(fontsize=8)
+show(fig)
+for name, lrs in runs.items():
+    print(f"{name:40s} lr at batch 0, 5, 10, 40, 99: {[f'{lrs[t]:.4f}' for t in (0, 5, 10, 40, 99)]}")
+
+# %% [markdown]
+# Per epoch gives a staircase, per batch with `T_max` in batches a smooth curve; the buggy one reaches 0
+# at batch 5 and is back at 0.1 at batch 10: ten full cycles in one run.
+#
+# The order within an iteration is fixed: `optimizer.step()` first, then `scheduler.step()`.
+# The other way round, the first learning rate of the schedule is never used, and torch says so (the
+# check is in `LRScheduler.step`, `torch/optim/lr_scheduler.py`):
 
 # %%
 opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
@@ -388,7 +483,8 @@ print("lr used by the first optimizer.step():", opt.param_groups[0]["lr"], "(the
 #
 # Which learning rate to start from? Leslie Smith's range test trains for a few dozen batches while the
 # lr grows exponentially from tiny to huge, records a smoothed loss, and stops when the loss explodes.
-# Then it puts the model and optimizer back as they were (here with deep copies of their state dicts).
+# Then it puts the model and optimizer back as they were (here with deep copies of their state dicts;
+# loading the optimizer's also drops the momentum buffers the test built up).
 
 # %%
 def lr_range_test(model, opt, start_lr=1e-5, end_lr=100.0, num_steps=80, beta=0.9, diverge=4.0):
@@ -430,7 +526,7 @@ ax.legend()
 show(fig)
 print(f"{len(lrs)} steps, stopped at lr {lrs[-1]:.2g}; steepest descent at {lrs[steepest]:.2g}, minimum at {lrs[lowest]:.2g}")
 print("model restored:", all(torch.equal(v, before[k]) for k, v in model.state_dict().items()),
-      " optimizer lr restored:", opt.param_groups[0]["lr"])
+      " optimizer lr restored:", opt.param_groups[0]["lr"], " momentum buffers left:", len(opt.state))
 
 # %% [markdown]
 # How to read it: on the left the lr is too small to move the loss; then the loss falls, fastest around
