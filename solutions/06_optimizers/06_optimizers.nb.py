@@ -383,7 +383,7 @@ with clauses.clause("equal to torch.optim.SGD over 120 steps on a model, with tw
                     "float32 and float64", points=2):
     for _dtype, _tol in ((torch.float64, dict(atol=1e-10, rtol=1e-9)), (torch.float32, dict(atol=2e-5, rtol=1e-4))):
         _spec = [(["fc1.weight", "fc1.bias"], dict(lr=0.05, momentum=0.9, dampening=0.2, weight_decay=0.01)),
-                 (["fc2.weight", "fc2.bias", "unused.weight", "unused.bias"],
+                 (["unused.weight", "fc2.bias", "fc2.weight", "unused.bias"],
                   dict(momentum=0.6, nesterov=True, weight_decay=0.003))]
         _net, _ref_net = make_net(3, _dtype), make_net(3, _dtype)
         _what = f"SGD with two parameter groups ({_dtype})"
@@ -651,7 +651,7 @@ with clauses.clause("equal to torch.optim.AdamW / Adam over 100 steps on a model
     for _dtype, _tol in ((torch.float64, dict(atol=1e-10, rtol=1e-9)), (torch.float32, dict(atol=5e-5, rtol=1e-4))):
         for _decoupled in (True, False):
             _spec = [(["fc1.weight", "fc1.bias"], dict(lr=0.02, betas=(0.85, 0.99), weight_decay=0.05)),
-                     (["fc2.weight", "fc2.bias", "unused.weight", "unused.bias"], dict(eps=1e-6))]
+                     (["unused.weight", "fc2.bias", "fc2.weight", "unused.bias"], dict(eps=1e-6))]
             _net, _ref_net = make_net(6, _dtype), make_net(6, _dtype)
             _what = f"AdamW(two parameter groups, lr=0.005, decoupled={_decoupled}) ({_dtype})"
             _yours = call(f"{_what} constructor", AdamW, param_groups(_net, _spec), lr=0.005, decoupled=_decoupled)
@@ -1034,6 +1034,14 @@ with clauses.clause("mode='min' with a relative threshold, ties, patience (metri
     _plateau_compare(_kw, _m, mistakes=_named(_kw, _m))
     _kw = dict(patience=0, factor=0.3)
     _plateau_compare(_kw, [2.0, 2.0, 1.0, 1.0, 0.5], as_tensor=True, mistakes=_named(_kw, [2.0, 2.0, 1.0, 1.0, 0.5]))
+    _m = [100.0, 99.95, 99.9, 99.0, 98.95, 98.9, 98.0]
+    _kw = dict(patience=0, factor=0.5, threshold=1e-3)
+    _plateau_compare(_kw, _m, mistakes=_named(_kw, _m))
+    _m = [1.0] + [1.0] * 24
+    _plateau_compare({}, _m, mistakes=_named({}, _m))
+    _s = call("ReduceLROnPlateau(opt)", ReduceLROnPlateau, torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1))
+    check_equal((getattr(_s, "best", None), getattr(_s, "num_bad_epochs", None), getattr(_s, "cooldown_counter", None)),
+                (math.inf, 0, 0), "ReduceLROnPlateau(opt): (best, num_bad_epochs, cooldown_counter) before any step")
     _m = [3.0, 3.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0]
     for _kw in (dict(patience=1, factor=0.5, threshold=0.0), dict(patience=1, factor=0.5, threshold=0.0,
                                                                   threshold_mode="abs")):
@@ -1236,6 +1244,24 @@ def _nan_from(k):
     return loss_fn
 
 
+def _scripted_loss(values):
+    """A loss whose value at call i is values[i] (its gradient is zero)."""
+    calls = [0]
+
+    def loss_fn(logits, target):
+        calls[0] += 1
+        return logits.sum() * 0 + values[calls[0] - 1]
+    return loss_fn
+
+
+def _scripted_run(values, **kwargs):
+    model, opt = _setup(30, "sgd")
+    what = f"lr_find(..., a loss whose values are {values} in turn, {', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+    got = call(what, lr_find, model, opt, _scripted_loss(values), class_batches(2, 30), **kwargs)
+    ref_model, ref_opt = _setup(30, "sgd")
+    return what, got, _ref_lr_find(ref_model, ref_opt, _scripted_loss(values), class_batches(2, 30), **kwargs)
+
+
 def _run(seed, opt_kind, kwargs, eval_parts=(), nan_from=None):
     model, opt = _setup(seed, opt_kind)
     for idx in eval_parts:
@@ -1303,11 +1329,16 @@ def _check_opt_restored(what, ctx):
 with clauses.clause("the ramp: lr_i on every group, exponential from start_lr to end_lr, the batches cycled", points=1):
     _what, _got, _exp, _ = _run(10, "sgd", dict(start_lr=1e-3, end_lr=0.5, num_steps=9))
     _check_curve(_what, _got, _exp)
+    _what, _got, _exp, _ = _run(10, "sgd", dict(start_lr=1e-3, end_lr=0.5, num_steps=9), eval_parts=(1,))
+    _check_curve(_what.replace("BatchNorm", "BatchNorm in eval mode"), _got, _exp)
 with clauses.clause("smoothing (bias-corrected exponential average) and the divergence stop", points=1):
     for _seed, _kind, _kw in ((11, "sgd", dict(start_lr=1e-4, end_lr=1e4, num_steps=40)),
                               (12, "adam", dict(start_lr=1e-5, end_lr=50.0, num_steps=60, beta=0.7, diverge=2.0))):
         _what, _got, _exp, _ = _run(_seed, _kind, _kw)
         check(len(_exp[1]) < _kw["num_steps"], "test error: the reference run should diverge")
+        _check_curve(_what, _got, _exp)
+    for _values in ([1.0, 5.0, 1.0, 1.0], [1.0, 4.0, 3.0, 4.5, 0.5], [2.0, 2.5, 9.0, 1.0, 1.0]):
+        _what, _got, _exp = _scripted_run(_values, start_lr=0.01, end_lr=1.0, num_steps=len(_values), beta=0.0)
         _check_curve(_what, _got, _exp)
 with clauses.clause("a non-finite loss stops the run unrecorded; suggestion is lrs[j] at the steepest drop "
                     "(None under two points)", points=1):
@@ -1326,6 +1357,10 @@ with clauses.clause("a non-finite loss stops the run unrecorded; suggestion is l
             "the suggestion is one step off: it is lrs[j] where losses[j] - losses[j - 1] is smallest":
                 lambda v: any(math.isclose(v, _exp[0][k], rel_tol=1e-9) for k in range(len(_exp[0]))
                               if abs(k - _exp[0].index(_exp[2])) == 1)})
+    for _values in ([3.0, 1.0, 0.9, 0.8], [1.0, 0.5, float("nan"), 1.0]):
+        _what, _got, _exp = _scripted_run(_values, start_lr=0.01, end_lr=1.0, num_steps=len(_values), beta=0.0)
+        check(isinstance(_got, tuple) and len(_got) == 3, f"{_what}: expected a tuple (lrs, losses, suggestion)")
+        check_equal(_got[2], _exp[2], f"{_what}: suggestion")
     _what, _got, _exp, _ = _run(16, "sgd", dict(start_lr=1e-3, end_lr=1.0, num_steps=20), nan_from=1)
     check(len(_exp[1]) < 2, "test error: the reference run should stop before two points")
     check(isinstance(_got, tuple) and len(_got) == 3 and _got[2] is None,
