@@ -864,12 +864,19 @@ with clauses.clause("mrr: mean over queries of 1 / rank of the first relevant do
             "queries without a relevant document were left out of the mean: they count 0":
                 lambda v, r=_rel, s=_s: _empty != () and abs(float(v) - _ref_mrr(r[r.sum(1) > 0], s[r.sum(1) > 0])) < 1e-9})
 with clauses.clause("ndcg_at_k equals sklearn's ndcg_score (linear gain, 1/log2(i + 1), ideal from sorted "
-                    "relevances, 0 for all-irrelevant queries)", points=2):
+                    "relevances, 0 for all-irrelevant queries)", points=1):
     for _q, _d, _k, _empty in ((15, 8, 3, ()), (10, 5, 5, (2,)), (6, 10, 1, ()), (12, 6, 4, (0, 5)), (9, 7, 7, ())):
         _rel, _s = _ranking_case(_q, _d, _g, levels=4, empty_rows=_empty)
         _what = f"ndcg_at_k(graded relevance 0-3 of shape ({_q}, {_d}){' with all-irrelevant queries' if _empty else ''}, scores, k={_k})"
         check_metric(call(_what, ndcg_at_k, to_device(_rel), to_device(_s), _k),
                      _sk_ndcg(_rel.numpy(), _s.numpy(), k=_k), _what, strict=False, mistakes=_ndcg_mistakes(_rel, _s, _k))
+    # fractional relevances below 1 (an ideal DCG below 1) and sparse queries
+    _rel = torch.rand(12, 6, generator=_g, dtype=torch.float64) * (torch.rand(12, 6, generator=_g) < 0.3)
+    _rel[0] = 0
+    _s = torch.rand(12, 6, generator=_g, dtype=torch.float64)
+    _what = "ndcg_at_k(sparse fractional relevances in [0, 1) of shape (12, 6), scores, k=3)"
+    check_metric(call(_what, ndcg_at_k, to_device(_rel), to_device(_s), 3), _sk_ndcg(_rel.numpy(), _s.numpy(), k=3),
+                 _what, strict=False, mistakes=_ndcg_mistakes(_rel, _s, 3))
 with clauses.clause("map_at_k as defined: P@i at the hits in the top k, divided by min(k, R); 0 when R = 0", points=1):
     for _q, _d, _k, _empty in ((20, 10, 3, (1,)), (10, 6, 5, ()), (15, 8, 1, (0, 4)), (6, 12, 8, ())):
         _rel, _s = _ranking_case(_q, _d, _g, levels=3, empty_rows=_empty)
@@ -885,6 +892,18 @@ with clauses.clause("k larger than the number of documents: all D documents coun
         _what = f"map_at_k(relevance of shape ({_q}, {_d}), scores, k={_k})"
         check_metric(call(_what, map_at_k, to_device(_rel), to_device(_s), _k), _ref_map(_rel, _s, _k), _what,
                      strict=False, mistakes=_map_mistakes(_rel, _s, _k))
+with clauses.clause("each returns a 0-dim float64 tensor on the inputs' device, also for float32 inputs, and "
+                    "leaves its inputs unmodified", points=1):
+    _rel, _s = _ranking_case(10, 5, _g, levels=3, empty_rows=(2,))
+    _rel32, _s32 = _rel.float(), _s.float()
+    _reld, _sd = to_device(_rel32.clone()), to_device(_s32.clone())
+    for _name, _fn, _args, _exp in (("mrr", mrr, (), _ref_mrr(_rel32, _s32)),
+                                    ("ndcg_at_k", ndcg_at_k, (3,), _sk_ndcg(_rel32.numpy(), _s32.numpy(), k=3)),
+                                    ("map_at_k", map_at_k, (3,), _ref_map(_rel32, _s32, 3))):
+        _what = f"{_name}(float32 relevance of shape (10, 5), float32 scores{', k=3' if _args else ''})"
+        check_metric(call(_what, _fn, _reld, _sd, *_args), _exp, _what, strict=True, atol=1e-6, rtol=1e-6)
+        unchanged(_rel32, _reld, _name)
+        unchanged(_s32, _sd, _name)
 clauses.verdict()
 ### END HIDDEN TESTS
 
