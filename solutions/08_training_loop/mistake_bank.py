@@ -25,7 +25,7 @@ BANK = [
           message="values differ", fails=("test_train_one_epoch", "test_train_one_epoch_hidden")),
     Wrong("loss_not_scaled", "adds the batches' gradients without scaling the loss",
           {"train_one_epoch": Replace(_SCALE, "            loss.backward()\n")},
-          message="compared with one SGD step per group", fails=("test_train_one_epoch", "test_train_one_epoch_hidden")),
+          message="weight after the partial last group", fails=("test_train_one_epoch", "test_train_one_epoch_hidden")),
     Wrong("divided_by_accum_steps", "divides every batch's loss by accum_steps, the last partial group too",
           {"train_one_epoch": Replace(_SCALE, "            (loss / accum_steps).backward()\n")},
           message="each batch's loss was divided by accum_steps, also in the last, partial group",
