@@ -16,11 +16,13 @@
 # your code (the tests notice a call into either, and the part then scores zero); so is converting
 # the inputs to NumPy. Every function takes its arguments in scikit-learn's order: **targets first**,
 # then predictions or scores. Inputs can live on any device (the hidden tests run on the GPU when the
-# grader has one); return tensors on the inputs' device. Never modify an input.
+# grader has one); return tensors on the inputs' device. Never modify an input, whatever its dtype
+# (`x.double()`, `x.float()` or `x.to(device)` return `x` itself when nothing changes: not a copy).
 #
 # **Each part is graded on its own.** You may call your functions of earlier parts (e.g. your
 # `confusion_matrix` from Part 2 or Part 5); while the tests of a later part run, a correct version
-# stands in for them, so a Part 1 mistake costs points in Part 1 only.
+# stands in for them (in the visible and the hidden tests), so a Part 1 mistake costs points in
+# Part 1 only.
 #
 # Each part states its contract, then gives you an answer cell (replace `raise NotImplementedError()`)
 # and a visible test cell. When you submit, hidden tests compare your functions with scikit-learn on
@@ -190,13 +192,53 @@ def on_cpu(value):
     return value.detach().cpu() if isinstance(value, torch.Tensor) else value
 
 
-def check_metric(got, expected, what, *, atol=1e-12, rtol=1e-10, mistakes=None, strict=True):
+def given(tensor):
+    """A fresh copy of a test input on the grading device: what your code receives, so that the
+    test's own copy (and every reference value, computed before your code runs) stays as it was."""
+    return to_device(tensor.detach().clone())
+
+
+def reference_confusion_matrix(targets, preds, num_classes):
+    """A correct ``confusion_matrix`` (scikit-learn's): it stands in for yours in the tests of Parts 2 and 5."""
+    from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+    counts = sk_confusion_matrix(targets.cpu().numpy(), preds.cpu().numpy(), labels=list(range(num_classes)))
+    return torch.as_tensor(counts, dtype=torch.int64).to(targets.device)
+
+
+def reference_precision_recall_f1(targets, preds, num_classes, average=None, zero_division=0.0):
+    """A correct ``precision_recall_f1`` (scikit-learn's): it stands in for yours in the tests of Part 5."""
+    import warnings
+    from sklearn.metrics import precision_recall_fscore_support
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = precision_recall_fscore_support(targets.cpu().numpy(), preds.cpu().numpy(),
+                                                 labels=list(range(num_classes)), average=average,
+                                                 zero_division=zero_division)[:3]
+    return tuple(torch.as_tensor(v, dtype=torch.float64).to(targets.device) for v in values)
+
+
+_FLOAT32_PRECISION = ("the values agree to about 7 significant digits only: that is float32 precision (a step "
+                      "computed in float32, then converted to float64) or a small epsilon added somewhere; "
+                      "compute in float64 throughout, without epsilons")
+
+
+def _show(value, digits):
+    flat = value.flatten().tolist()
+    items = ", ".join(f"{v:.{digits}g}" for v in flat[:6]) + (", ..." if len(flat) > 6 else "")
+    return f"[{items}]" if value.dim() else items
+
+
+def check_metric(got, expected, what, *, atol=1e-12, rtol=1e-10, mistakes=None, strict=True, values=True):
     """A metric value: a tensor on the grading device, float64, of ``expected``'s shape, equal to it.
 
-    ``strict=False`` (clauses that do not own the type sentences of a contract): a tensor of another
-    floating dtype or device, or a Python float, is compared by value only.
+    ``strict=False`` (clauses that do not own the type sentences of a contract): the value only. A
+    tensor of another dtype or device, or a Python float, is compared by value; a float32 one within
+    float32 precision (atol 1e-6, rtol 1e-5), so that a dtype mistake costs the type clause only.
+    ``values=False`` (with ``strict``): the type, device, dtype and shape only, so that a wrong value
+    costs the clause that owns it only.
     """
     expected = torch.as_tensor(expected, dtype=torch.float64)
+    was_float64 = not isinstance(got, torch.Tensor) or got.dtype == torch.float64
     if strict:
         check_type(got, torch.Tensor, what)
         check(got.device.type == grading_device().type,
@@ -204,17 +246,24 @@ def check_metric(got, expected, what, *, atol=1e-12, rtol=1e-10, mistakes=None, 
         check(got.dtype == torch.float64, f"{what}: expected dtype torch.float64, got {got.dtype}.")
         check(tuple(got.shape) == tuple(expected.shape),
               f"{what}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}.")
+        if not values:
+            return
     else:
         if isinstance(got, (int, float)) and not isinstance(got, bool):
             got = torch.tensor(float(got), dtype=torch.float64)
         check_type(got, torch.Tensor, what)
+        if got.is_floating_point() and got.dtype != torch.float64:  # checked before any conversion
+            atol, rtol = max(atol, 1e-6), max(rtol, 1e-5)
         got = got.detach().cpu()
-        if got.is_floating_point():
+        if not got.is_complex():
             got = got.double()
         if got.numel() == expected.numel():
             got = got.reshape(expected.shape)
-        if got.dtype != torch.float64:
-            atol, rtol = max(atol, 1e-6), max(rtol, 1e-5)
+    got = on_cpu(got).double() if not on_cpu(got).is_complex() else on_cpu(got)
+    check(tuple(got.shape) == tuple(expected.shape),
+          f"{what}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}.")
+    if torch.allclose(got, expected, atol=atol, rtol=rtol, equal_nan=True):
+        return
     named = {}
     for description, value in (mistakes or {}).items():
         if not callable(value) or isinstance(value, torch.Tensor):
@@ -229,9 +278,17 @@ def check_metric(got, expected, what, *, atol=1e-12, rtol=1e-10, mistakes=None, 
             if torch.allclose(value, expected, atol=1e-9, equal_nan=True):
                 continue
         named[description] = value
-    mistakes = named
-    check_close(on_cpu(got).double() if on_cpu(got).is_floating_point() else on_cpu(got), expected, what,
-                atol=atol, rtol=rtol, mistakes=mistakes)
+    diff = torch.nan_to_num((got - expected).abs(), nan=math.inf)
+    hint = grader.checks.likely_mistake(got, named)
+    close_to_float32 = bool(torch.isfinite(got).all() and torch.isfinite(expected).all()
+                            and torch.allclose(got, expected, atol=1e-7, rtol=1e-5))
+    if hint is None and was_float64 and close_to_float32:
+        hint = _FLOAT32_PRECISION
+    digits = 17 if diff.max().item() < 1e-4 else 4  # enough digits to see the difference
+    worst = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape)) if diff.dim() else ()
+    grader.checks.fail(f"{what}: values differ from the expected ones (largest difference "
+                       f"{diff.max().item():.4g}{f' at index {worst}' if worst else ''}).\n"
+                       f"  expected {_show(expected, digits)}\n  got      {_show(got, digits)}", hint)
 
 
 def unchanged(before, after, what):
@@ -300,7 +357,7 @@ with clauses.clause("entry [i, j] counts target i predicted j (rows true, column
         _t, _p = int_targets(_n, _c, _g), int_targets(_n, _c, _g)
         _exp = _expected_cm(_t, _p, _c)
         _what = f"confusion_matrix(targets, preds of {_n} random labels, num_classes={_c})"
-        _got = call(_what, confusion_matrix, to_device(_t), to_device(_p), _c)
+        _got = call(_what, confusion_matrix, given(_t), given(_p), _c)
         check_type(_got, torch.Tensor, _what)
         check_equal(on_cpu(_got), _exp, _what, mistakes={
                         "the matrix is transposed: rows must be true classes, columns predicted classes": _exp.t()})
@@ -311,7 +368,7 @@ with clauses.clause("every class in range(num_classes) has its row and column, a
         _exp = _expected_cm(_t, _p, _c)
         _what = (f"confusion_matrix(targets without classes {list(_absent_t)}, preds without classes "
                  f"{list(_absent_p)}, num_classes={_c})")
-        _got = call(_what, confusion_matrix, to_device(_t), to_device(_p), _c)
+        _got = call(_what, confusion_matrix, given(_t), given(_p), _c)
         check_type(_got, torch.Tensor, _what)
         check_equal(on_cpu(_got), _exp, _what, mistakes={
             "classes absent from the data were dropped (or the size came from the largest label seen): "
@@ -321,7 +378,7 @@ with clauses.clause("every class in range(num_classes) has its row and column, a
 with clauses.clause("an int64 tensor of shape (num_classes, num_classes) on the inputs' device; "
                     "inputs left unmodified", points=1):
     _t, _p = int_targets(50, 4, _g), int_targets(50, 4, _g)
-    _td, _pd = to_device(_t.clone()), to_device(_p.clone())
+    _td, _pd = given(_t), given(_p)
     _what = "confusion_matrix(targets, preds of 50 labels, num_classes=4)"
     _got = call(_what, confusion_matrix, _td, _pd, 4)
     check_type(_got, torch.Tensor, _what)
@@ -335,8 +392,9 @@ with clauses.clause("vectorised: no Python loop over the samples (under 5,000 li
                     "calls for 50,000 samples of 4 classes)", points=1):
     _t, _p = int_targets(50_000, 4, _g), int_targets(50_000, 4, _g)
     _what = "confusion_matrix(targets, preds of 50,000 labels, num_classes=4)"
-    _got, _watch = watched_call(_what, confusion_matrix, to_device(_t), to_device(_p), 4, budget=5000)
-    check_equal(on_cpu(_got), _expected_cm(_t, _p, 4), _what)
+    _exp = _expected_cm(_t, _p, 4)
+    _got, _watch = watched_call(_what, confusion_matrix, given(_t), given(_p), 4, budget=5000)
+    check_equal(on_cpu(_got), _exp, _what)
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -383,13 +441,14 @@ def precision_recall_f1(targets, preds, num_classes, average=None, zero_division
 # %% [tests id=test_precision_recall_f1 points=1]
 targets = torch.tensor([0, 0, 0, 1, 1, 2])
 preds = torch.tensor([0, 0, 1, 1, 1, 1])
-got = call("precision_recall_f1([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 1, 1], 3)", precision_recall_f1, targets, preds, 3)
-check_type(got, tuple, "precision_recall_f1(...) result")
-check_metric(got[0], torch.tensor([1.0, 0.5, 0.0], dtype=torch.float64), "precision per class (class 2 never predicted: 0)", strict=False)
-check_metric(got[1], torch.tensor([2 / 3, 1.0, 0.0], dtype=torch.float64), "recall per class", strict=False)
-check_metric(got[2], torch.tensor([0.8, 2 / 3, 0.0], dtype=torch.float64), "F1 per class", strict=False)
-macro = call("precision_recall_f1(..., average='macro')", precision_recall_f1, targets, preds, 3, average="macro")
-check_metric(macro[2], torch.tensor((0.8 + 2 / 3) / 3, dtype=torch.float64), "macro F1", strict=False)
+with stand_ins(confusion_matrix=reference_confusion_matrix):  # a Part 1 mistake costs points in Part 1 only
+    got = call("precision_recall_f1([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 1, 1], 3)", precision_recall_f1, targets, preds, 3)
+    check_type(got, tuple, "precision_recall_f1(...) result")
+    check_metric(got[0], torch.tensor([1.0, 0.5, 0.0], dtype=torch.float64), "precision per class (class 2 never predicted: 0)", strict=False)
+    check_metric(got[1], torch.tensor([2 / 3, 1.0, 0.0], dtype=torch.float64), "recall per class", strict=False)
+    check_metric(got[2], torch.tensor([0.8, 2 / 3, 0.0], dtype=torch.float64), "F1 per class", strict=False)
+    macro = call("precision_recall_f1(..., average='macro')", precision_recall_f1, targets, preds, 3, average="macro")
+    check_metric(macro[2], torch.tensor((0.8 + 2 / 3) / 3, dtype=torch.float64), "macro F1", strict=False)
 print(got, macro)
 print("Part 2 visible tests passed.")
 
@@ -424,13 +483,14 @@ def _run_prf(t, p, c, average, zero_division, strict, mistakes_for=None):
     _what = (f"precision_recall_f1(targets, preds of {len(t)} labels with targets of classes "
              f"{sorted(set(t.tolist()))} and preds classes {sorted(set(p.tolist()))}, num_classes={c}, "
              f"average={average!r}, zero_division={zero_division})")
-    _got = call(_what, precision_recall_f1, to_device(t), to_device(p), c, average=average, zero_division=zero_division)
+    # every reference value first: your code receives copies of the inputs, after them
+    _exp = _prf(t, p, c, average, zero_division)
+    _mistakes = {_name: (mistakes_for(_name) if mistakes_for else None) for _name in ("precision", "recall", "f1")}
+    _got = call(_what, precision_recall_f1, given(t), given(p), c, average=average, zero_division=zero_division)
     check(isinstance(_got, (tuple, list)) and len(_got) == 3,
           f"{_what}: expected a tuple (precision, recall, f1), got {describe(_got)}.")
-    _exp = _prf(t, p, c, average, zero_division)
     for _name, _g_v, _e_v in zip(("precision", "recall", "f1"), _got, _exp):
-        check_metric(_g_v, _e_v, f"{_name} of {_what}", strict=strict,
-                     mistakes=(mistakes_for(_name) if mistakes_for else None))
+        check_metric(_g_v, _e_v, f"{_name} of {_what}", strict=strict, mistakes=_mistakes[_name])
     return _got
 
 
@@ -439,10 +499,9 @@ library_gate("precision_recall_f1(targets, preds, 3)", precision_recall_f1, to_d
 _g = torch.Generator().manual_seed(72)
 clauses = Clauses(points=6)
 with stand_ins(confusion_matrix=_cm_reference):
-    with clauses.clause("average=None: per-class precision, recall and F1 equal to sklearn, as float64 tensors of "
-                        "shape (num_classes,) on the inputs' device", points=1):
+    with clauses.clause("average=None: per-class precision, recall and F1 equal to sklearn", points=1):
         for _n, _c in [(120, 4), (33, 7), (500, 3)]:
-            _run_prf(int_targets(_n, _c, _g), int_targets(_n, _c, _g), _c, None, 0.0, strict=True)
+            _run_prf(int_targets(_n, _c, _g), int_targets(_n, _c, _g), _c, None, 0.0, strict=False)
     with clauses.clause("zero_division: a 0 denominator gives zero_division (0.0 or 1.0) for precision, "
                         "recall and F1, never nan", points=1):
         for _zd in (0.0, 1.0):
@@ -496,17 +555,18 @@ with stand_ins(confusion_matrix=_cm_reference):
                 return {"micro computed per class then averaged (that is macro): micro sums TP, FP and FN over "
                         "the classes first": per.mean()}
             _run_prf(_t, _p, _c, "micro", _zd, strict=False, mistakes_for=_micro_mistakes)
-    with clauses.clause("averages are 0-dim float64 tensors on the inputs' device; a tuple of three; inputs "
-                        "left unmodified", points=1):
+    with clauses.clause("a tuple of three float64 tensors on the inputs' device: shape (num_classes,) per class, "
+                        "0-dim averages; inputs left unmodified", points=1):
         _t, _p = int_targets(40, 4, _g), int_targets(40, 4, _g)
-        _td, _pd = to_device(_t.clone()), to_device(_p.clone())
-        for _avg in ("macro", "micro", "weighted"):
+        _td, _pd = given(_t), given(_p)
+        for _avg in (None, "macro", "micro", "weighted"):
             _what = f"precision_recall_f1(targets, preds of 40 labels, 4, average={_avg!r})"
+            _exp = _prf(_t, _p, 4, _avg)
             _got = call(_what, precision_recall_f1, _td, _pd, 4, average=_avg)
             check_type(_got, tuple, _what)
             check_equal(len(_got), 3, f"number of values returned by {_what}")
-            for _name, _g_v, _e_v in zip(("precision", "recall", "f1"), _got, _prf(_t, _p, 4, _avg)):
-                check_metric(_g_v, _e_v, f"{_name} of {_what}", strict=True)
+            for _name, _g_v, _e_v in zip(("precision", "recall", "f1"), _got, _exp):
+                check_metric(_g_v, _e_v, f"{_name} of {_what}", strict=True, values=False)
         unchanged(_t, _td, "precision_recall_f1")
         unchanged(_p, _pd, "precision_recall_f1")
 clauses.verdict()
@@ -520,18 +580,22 @@ clauses.verdict()
 #   any real values, ties allowed); `targets` an `int64` tensor of shape `(N,)` of 0s and 1s holding
 #   at least one of each.
 # - **Multi-class, one-vs-rest**: `scores` of shape `(N, C)`, `C ≥ 2`, column `c` scoring class `c`
-#   (any real values); `targets` of shape `(N,)` with values in `[0, C)`, every class present and
-#   absent at least once. The result is the unweighted mean over the `C` classes of the binary
-#   metric of column `c` against `targets == c`.
+#   (any real values, probabilities or not); `targets` of shape `(N,)` with values in `[0, C)`, every
+#   class present and absent at least once. The result is the unweighted mean over the `C` classes
+#   of the binary metric of column `c` against `targets == c`.
 # - `roc_auc`: the area under the ROC curve, i.e. the probability that a random positive scores
-#   higher than a random negative, **a tie counting one half**. Exactly `sklearn.metrics.roc_auc_score`
-#   (multi-class: `multi_class="ovr", average="macro"`).
+#   higher than a random negative, **a tie counting one half**. Binary: exactly
+#   `sklearn.metrics.roc_auc_score(targets, scores)`. Multi-class: exactly the mean over `c` of the
+#   binary `roc_auc_score(targets == c, scores[:, c])`, for any real scores. (Where every row of
+#   `scores` holds probabilities summing to 1, that is `roc_auc_score(targets, scores,
+#   multi_class="ovr", average="macro")`, which refuses other scores.)
 # - `average_precision`: `AP = Σₙ (Rₙ − Rₙ₋₁) · Pₙ`, a **step sum** (not a trapezoid) over the
 #   distinct score thresholds from the highest down, where `Pₙ` and `Rₙ` are the precision and recall
 #   of "positive ⇔ score ≥ n-th threshold" (tied scores cross the threshold together) and `R₀ = 0`.
 #   Exactly `sklearn.metrics.average_precision_score` (multi-class: on the one-hot targets,
 #   `average="macro"`).
-# - Each returns a 0-dim `float64` tensor on the inputs' device.
+# - Each returns a 0-dim `float64` tensor on the inputs' device, for float32 and float64 scores alike,
+#   and leaves `targets` and `scores` unmodified.
 
 # %% [answer id=ranking_auc]
 def _binary_roc_auc(positive, scores):
@@ -639,32 +703,40 @@ library_gate("roc_auc(targets, scores)", roc_auc, to_device(torch.tensor([0, 1, 
 library_gate("average_precision(targets, scores)", average_precision, to_device(torch.tensor([0, 1, 1])),
              to_device(torch.tensor([0.1, 0.3, 0.2])))
 _g = torch.Generator().manual_seed(73)
+
+
+def _ovr_auc(t, s):
+    """The mean over the columns of the binary roc_auc_score(targets == c, scores[:, c])."""
+    return sum(_sk_auc((t == k).long().numpy(), s[:, k].numpy()) for k in range(s.shape[1])) / s.shape[1]
+
+
+def _check_value(fn, what, t, s, expected, mistakes=None):
+    """``fn`` on copies of ``t`` and ``s`` (the reference values were computed before) equals ``expected``."""
+    check_metric(call(what, fn, given(t), given(s)), expected, what, strict=False, mistakes=mistakes)
+
+
 clauses = Clauses(points=6)
 with clauses.clause("binary roc_auc equals roc_auc_score on distinct scores", points=1):
     for _n in (50, 7, 300):
         _t, _s = _binary_case(_n, _g, 0)
-        _what = f"roc_auc(targets, scores) on {_n} samples with distinct scores"
-        check_metric(call(_what, roc_auc, to_device(_t), to_device(_s)), _sk_auc(_t.numpy(), _s.numpy()), _what,
-                     strict=False, mistakes=_auc_mistakes(_t, _s))
+        _check_value(roc_auc, f"roc_auc(targets, scores) on {_n} samples with distinct scores", _t, _s,
+                     _sk_auc(_t.numpy(), _s.numpy()), _auc_mistakes(_t, _s))
 with clauses.clause("binary roc_auc with tied scores: a tie counts one half, exactly as roc_auc_score", points=1):
     for _n, _ties in ((60, 4), (200, 10), (12, 2)):
         _t, _s = _binary_case(_n, _g, _ties)
-        _what = f"roc_auc(targets, scores) on {_n} samples whose scores take only {_ties} distinct values"
-        check_metric(call(_what, roc_auc, to_device(_t), to_device(_s)), _sk_auc(_t.numpy(), _s.numpy()), _what,
-                     strict=False, mistakes=_auc_mistakes(_t, _s))
+        _check_value(roc_auc, f"roc_auc(targets, scores) on {_n} samples whose scores take only {_ties} distinct values",
+                     _t, _s, _sk_auc(_t.numpy(), _s.numpy()), _auc_mistakes(_t, _s))
     _t, _s = torch.tensor([1, 0, 0, 1, 1, 0]), torch.tensor([0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
-    _what = "roc_auc(targets, scores) when every score is 0.5"
-    check_metric(call(_what, roc_auc, to_device(_t), to_device(_s)), 0.5, _what, strict=False,
-                 mistakes=_auc_mistakes(_t, _s))
+    _check_value(roc_auc, "roc_auc(targets, scores) when every score is 0.5", _t, _s, 0.5, _auc_mistakes(_t, _s))
 with clauses.clause("binary average_precision equals average_precision_score (step sum, tied scores cross "
                     "the threshold together)", points=1):
     for _n, _ties in ((50, 0), (80, 5), (9, 0), (300, 20), (10, 1)):
         _t, _s = _binary_case(_n, _g, _ties)
         _what = (f"average_precision(targets, scores) on {_n} samples"
                  + (f" whose scores take only {_ties} distinct values" if _ties else " with distinct scores"))
-        check_metric(call(_what, average_precision, to_device(_t), to_device(_s)), _sk_ap(_t.numpy(), _s.numpy()),
-                     _what, strict=False, mistakes=_ap_mistakes(_t, _s))
-with clauses.clause("one-vs-rest macro roc_auc for (N, C) scores equals roc_auc_score(multi_class='ovr')", points=1):
+        _check_value(average_precision, _what, _t, _s, _sk_ap(_t.numpy(), _s.numpy()), _ap_mistakes(_t, _s))
+with clauses.clause("one-vs-rest macro roc_auc for (N, C) scores: the mean over the classes of the binary "
+                    "roc_auc_score (= roc_auc_score(multi_class='ovr') on probabilities)", points=1):
     for _n, _c, _ties in ((90, 3, 0), (120, 5, 6)):
         while True:
             _t = torch.randint(_c, (_n,), generator=_g)
@@ -672,14 +744,12 @@ with clauses.clause("one-vs-rest macro roc_auc for (N, C) scores equals roc_auc_
                 break
         _s = torch.randint(_ties, (_n, _c), generator=_g).float() if _ties else torch.randn(_n, _c, generator=_g)
         _p = torch.softmax(_s.double(), dim=1)
-        _what = f"roc_auc(targets of {_c} classes, softmax probabilities of shape ({_n}, {_c}))"
-        check_metric(call(_what, roc_auc, to_device(_t), to_device(_p)),
-                     _sk_auc(_t.numpy(), _p.numpy(), multi_class="ovr", average="macro"), _what, strict=False,
-                     mistakes={"one-vs-rest weighted by class frequency: the macro mean is unweighted":
-                               _sk_auc(_t.numpy(), _p.numpy(), multi_class="ovr", average="weighted")})
-        _what = f"roc_auc(targets of {_c} classes, raw scores of shape ({_n}, {_c}))"
-        _exp = sum(_sk_auc((_t == _k).long().numpy(), _s[:, _k].numpy()) for _k in range(_c)) / _c
-        check_metric(call(_what, roc_auc, to_device(_t), to_device(_s)), _exp, _what, strict=False)
+        _check_value(roc_auc, f"roc_auc(targets of {_c} classes, softmax probabilities of shape ({_n}, {_c}))", _t, _p,
+                     _sk_auc(_t.numpy(), _p.numpy(), multi_class="ovr", average="macro"),
+                     {"one-vs-rest weighted by class frequency: the macro mean is unweighted":
+                      _sk_auc(_t.numpy(), _p.numpy(), multi_class="ovr", average="weighted")})
+        _check_value(roc_auc, f"roc_auc(targets of {_c} classes, raw scores of shape ({_n}, {_c}))", _t, _s,
+                     _ovr_auc(_t, _s))
 with clauses.clause("one-vs-rest macro average_precision for (N, C) scores equals average_precision_score "
                     "on one-hot targets", points=1):
     for _n, _c, _ties in ((90, 3, 0), (150, 4, 5)):
@@ -689,26 +759,34 @@ with clauses.clause("one-vs-rest macro average_precision for (N, C) scores equal
                 break
         _s = torch.randint(_ties, (_n, _c), generator=_g).float() if _ties else torch.randn(_n, _c, generator=_g)
         _onehot = torch.nn.functional.one_hot(_t, _c)
-        _what = f"average_precision(targets of {_c} classes, scores of shape ({_n}, {_c}))"
-        check_metric(call(_what, average_precision, to_device(_t), to_device(_s)),
-                     _sk_ap(_onehot.numpy(), _s.numpy(), average="macro"), _what, strict=False,
-                     mistakes={"one-vs-rest weighted by class frequency: the macro mean is unweighted":
-                               _sk_ap(_onehot.numpy(), _s.numpy(), average="weighted"),
-                               "micro-averaged over all (sample, class) pairs: the result is the mean of the per-class APs":
-                               _sk_ap(_onehot.numpy(), _s.numpy(), average="micro")})
-with clauses.clause("both return 0-dim float64 tensors on the inputs' device and leave inputs unmodified", points=1):
-    _t, _s = _binary_case(40, _g, 5)
-    _td, _sd = to_device(_t.clone()), to_device(_s.clone())
-    for _name, _fn, _ref in (("roc_auc", roc_auc, _sk_auc), ("average_precision", average_precision, _sk_ap)):
-        _what = f"{_name}(targets, float32 scores of 40 samples)"
-        check_metric(call(_what, _fn, _td, _sd), _ref(_t.numpy(), _s.numpy()), _what, strict=True)
-        unchanged(_t, _td, _name)
-        unchanged(_s, _sd, _name)
-    _t3 = torch.arange(30) % 3
-    _s3 = torch.randn(30, 3, generator=_g, dtype=torch.float64)
-    _what = "roc_auc(targets of 3 classes, float64 scores of shape (30, 3))"
-    check_metric(call(_what, roc_auc, to_device(_t3), to_device(_s3)),
-                 sum(_sk_auc((_t3 == _k).long().numpy(), _s3[:, _k].numpy()) for _k in range(3)) / 3, _what, strict=True)
+        _check_value(average_precision, f"average_precision(targets of {_c} classes, scores of shape ({_n}, {_c}))",
+                     _t, _s, _sk_ap(_onehot.numpy(), _s.numpy(), average="macro"),
+                     {"one-vs-rest weighted by class frequency: the macro mean is unweighted":
+                      _sk_ap(_onehot.numpy(), _s.numpy(), average="weighted"),
+                      "micro-averaged over all (sample, class) pairs: the result is the mean of the per-class APs":
+                      _sk_ap(_onehot.numpy(), _s.numpy(), average="micro")})
+_t, _s = _binary_case(40, _g, 5)
+_t3 = torch.arange(30) % 3
+_s3 = torch.randn(30, 3, generator=_g, dtype=torch.float64)
+_cases = [("targets, float32 scores of 40 samples", _t, _s),
+          ("targets, float64 scores of 40 samples", _t, _s.double()),
+          ("targets of 3 classes, float32 scores of shape (30, 3)", _t3, _s3.float()),
+          ("targets of 3 classes, float64 scores of shape (30, 3)", _t3, _s3)]
+with clauses.clause("both return 0-dim float64 tensors on the inputs' device, for float32 and float64 scores",
+                    points=0.5):
+    for _name, _fn in (("roc_auc", roc_auc), ("average_precision", average_precision)):
+        for _args, _tc, _sc in _cases:
+            _what = f"{_name}({_args})"
+            check_metric(call(_what, _fn, given(_tc), given(_sc)), 0.5, _what, strict=True, values=False)
+with clauses.clause("both leave their inputs unmodified (targets and scores; float32 and float64 scores, binary "
+                    "and (N, C))", points=0.5):
+    for _name, _fn in (("roc_auc", roc_auc), ("average_precision", average_precision)):
+        for _args, _tc, _sc in _cases:
+            _what = f"{_name}({_args})"
+            _td, _sd = given(_tc), given(_sc)
+            call(_what, _fn, _td, _sd)
+            unchanged(_tc, _td, _what)
+            unchanged(_sc, _sd, _what)
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -721,7 +799,8 @@ clauses.verdict()
 # floating-point tensor of shape `(Q, D)`, `D ≥ 2`: each query ranks its documents by descending
 # score, rank 1 first (the scores of one query are distinct). `k` is a Python `int ≥ 1` and may exceed
 # `D` (then all `D` documents count). Each returns the **mean over the `Q` queries** as a 0-dim
-# `float64` tensor on the inputs' device.
+# `float64` tensor on the inputs' device (for float32 and float64 inputs alike), and leaves
+# `relevance` and `scores` unmodified.
 #
 # - **`mrr(relevance, scores)`**: per query `1 / rank` of the first relevant document in the whole
 #   ranking, `0` when the query has no relevant document.
@@ -853,6 +932,13 @@ def _map_mistakes(rel, scores, k):
 
 library_gate("ndcg_at_k(relevance, scores, 2)", ndcg_at_k, to_device(torch.tensor([[1.0, 0.0, 2.0]])),
              to_device(torch.tensor([[0.3, 0.2, 0.1]])), 2)
+
+
+def _check_rank(what, fn, rel, s, args, expected, **kwargs):
+    """``fn`` on copies of ``rel`` and ``s`` (the reference values were computed before) equals ``expected``."""
+    check_metric(call(what, fn, given(rel), given(s), *args), expected, what, **kwargs)
+
+
 _g = torch.Generator().manual_seed(74)
 clauses = Clauses(points=5)
 with clauses.clause("mrr: mean over queries of 1 / rank of the first relevant document, 0 for a query without one", points=1):
@@ -860,7 +946,7 @@ with clauses.clause("mrr: mean over queries of 1 / rank of the first relevant do
         _rel, _s = _ranking_case(_q, _d, _g, levels=2, empty_rows=_empty)
         _rel = _rel * (torch.rand(_q, _d, generator=_g) < 0.5)  # sparser, so the first hit is often late
         _what = f"mrr(relevance of shape ({_q}, {_d}) with {len(_empty)} all-irrelevant queries, scores)"
-        check_metric(call(_what, mrr, to_device(_rel), to_device(_s)), _ref_mrr(_rel, _s), _what, strict=False, mistakes={
+        _check_rank(_what, mrr, _rel, _s, (), _ref_mrr(_rel, _s), strict=False, mistakes={
             "queries without a relevant document were left out of the mean: they count 0":
                 lambda v, r=_rel, s=_s: _empty != () and abs(float(v) - _ref_mrr(r[r.sum(1) > 0], s[r.sum(1) > 0])) < 1e-9})
 with clauses.clause("ndcg_at_k equals sklearn's ndcg_score (linear gain, 1/log2(i + 1), ideal from sorted "
@@ -868,42 +954,47 @@ with clauses.clause("ndcg_at_k equals sklearn's ndcg_score (linear gain, 1/log2(
     for _q, _d, _k, _empty in ((15, 8, 3, ()), (10, 5, 5, (2,)), (6, 10, 1, ()), (12, 6, 4, (0, 5)), (9, 7, 7, ())):
         _rel, _s = _ranking_case(_q, _d, _g, levels=4, empty_rows=_empty)
         _what = f"ndcg_at_k(graded relevance 0-3 of shape ({_q}, {_d}){' with all-irrelevant queries' if _empty else ''}, scores, k={_k})"
-        check_metric(call(_what, ndcg_at_k, to_device(_rel), to_device(_s), _k),
-                     _sk_ndcg(_rel.numpy(), _s.numpy(), k=_k), _what, strict=False, mistakes=_ndcg_mistakes(_rel, _s, _k))
+        _check_rank(_what, ndcg_at_k, _rel, _s, (_k,),
+                     _sk_ndcg(_rel.numpy(), _s.numpy(), k=_k), strict=False, mistakes=_ndcg_mistakes(_rel, _s, _k))
     # fractional relevances below 1 (an ideal DCG below 1) and sparse queries
     _rel = torch.rand(12, 6, generator=_g, dtype=torch.float64) * (torch.rand(12, 6, generator=_g) < 0.3)
     _rel[0] = 0
     _s = torch.rand(12, 6, generator=_g, dtype=torch.float64)
     _what = "ndcg_at_k(sparse fractional relevances in [0, 1) of shape (12, 6), scores, k=3)"
-    check_metric(call(_what, ndcg_at_k, to_device(_rel), to_device(_s), 3), _sk_ndcg(_rel.numpy(), _s.numpy(), k=3),
-                 _what, strict=False, mistakes=_ndcg_mistakes(_rel, _s, 3))
+    _check_rank(_what, ndcg_at_k, _rel, _s, (3,), _sk_ndcg(_rel.numpy(), _s.numpy(), k=3),
+                 strict=False, mistakes=_ndcg_mistakes(_rel, _s, 3))
 with clauses.clause("map_at_k as defined: P@i at the hits in the top k, divided by min(k, R); 0 when R = 0", points=1):
     for _q, _d, _k, _empty in ((20, 10, 3, (1,)), (10, 6, 5, ()), (15, 8, 1, (0, 4)), (6, 12, 8, ())):
         _rel, _s = _ranking_case(_q, _d, _g, levels=3, empty_rows=_empty)
         _what = f"map_at_k(relevance of shape ({_q}, {_d}), scores, k={_k})"
-        check_metric(call(_what, map_at_k, to_device(_rel), to_device(_s), _k), _ref_map(_rel, _s, _k), _what,
+        _check_rank(_what, map_at_k, _rel, _s, (_k,), _ref_map(_rel, _s, _k),
                      strict=False, mistakes=_map_mistakes(_rel, _s, _k))
 with clauses.clause("k larger than the number of documents: all D documents count (ndcg_at_k, map_at_k)", points=1):
     for _q, _d, _k in ((8, 4, 10), (5, 3, 50)):
         _rel, _s = _ranking_case(_q, _d, _g, levels=3, empty_rows=(1,))
         _what = f"ndcg_at_k(relevance of shape ({_q}, {_d}), scores, k={_k})"
-        check_metric(call(_what, ndcg_at_k, to_device(_rel), to_device(_s), _k),
-                     _sk_ndcg(_rel.numpy(), _s.numpy(), k=_k), _what, strict=False)
+        _check_rank(_what, ndcg_at_k, _rel, _s, (_k,),
+                     _sk_ndcg(_rel.numpy(), _s.numpy(), k=_k), strict=False)
         _what = f"map_at_k(relevance of shape ({_q}, {_d}), scores, k={_k})"
-        check_metric(call(_what, map_at_k, to_device(_rel), to_device(_s), _k), _ref_map(_rel, _s, _k), _what,
+        _check_rank(_what, map_at_k, _rel, _s, (_k,), _ref_map(_rel, _s, _k),
                      strict=False, mistakes=_map_mistakes(_rel, _s, _k))
-with clauses.clause("each returns a 0-dim float64 tensor on the inputs' device, also for float32 inputs, and "
-                    "leaves its inputs unmodified", points=1):
-    _rel, _s = _ranking_case(10, 5, _g, levels=3, empty_rows=(2,))
-    _rel32, _s32 = _rel.float(), _s.float()
-    _reld, _sd = to_device(_rel32.clone()), to_device(_s32.clone())
-    for _name, _fn, _args, _exp in (("mrr", mrr, (), _ref_mrr(_rel32, _s32)),
-                                    ("ndcg_at_k", ndcg_at_k, (3,), _sk_ndcg(_rel32.numpy(), _s32.numpy(), k=3)),
-                                    ("map_at_k", map_at_k, (3,), _ref_map(_rel32, _s32, 3))):
-        _what = f"{_name}(float32 relevance of shape (10, 5), float32 scores{', k=3' if _args else ''})"
-        check_metric(call(_what, _fn, _reld, _sd, *_args), _exp, _what, strict=True, atol=1e-6, rtol=1e-6)
-        unchanged(_rel32, _reld, _name)
-        unchanged(_s32, _sd, _name)
+_rel, _s = _ranking_case(10, 5, _g, levels=3, empty_rows=(2,))
+_cases = [("float32", _rel.float(), _s.float()), ("float64", _rel, _s)]
+_calls = (("mrr", mrr, ()), ("ndcg_at_k", ndcg_at_k, (3,)), ("map_at_k", map_at_k, (3,)))
+with clauses.clause("each returns a 0-dim float64 tensor on the inputs' device, for float32 and float64 inputs",
+                    points=0.5):
+    for _dtype, _relc, _sc in _cases:
+        for _name, _fn, _args in _calls:
+            _what = f"{_name}({_dtype} relevance of shape (10, 5), {_dtype} scores{', k=3' if _args else ''})"
+            check_metric(call(_what, _fn, given(_relc), given(_sc), *_args), 0.5, _what, strict=True, values=False)
+with clauses.clause("each leaves relevance and scores unmodified (float32 and float64 inputs)", points=0.5):
+    for _dtype, _relc, _sc in _cases:
+        for _name, _fn, _args in _calls:
+            _what = f"{_name}({_dtype} relevance of shape (10, 5), {_dtype} scores{', k=3' if _args else ''})"
+            _reld, _sd = given(_relc), given(_sc)
+            call(_what, _fn, _reld, _sd, *_args)
+            unchanged(_relc, _reld, _what)
+            unchanged(_sc, _sd, _what)
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -923,12 +1014,14 @@ clauses.verdict()
 #   the object was created or last reset: accuracy (correct / samples), macro-F1 over all
 #   `num_classes` classes with `zero_division=0` (Part 2's `average="macro"`), and the mean loss per
 #   sample, `Σ_b B_b · batch_loss_b / Σ_b B_b`. It does not change the state: calling it twice gives
-#   the same values.
+#   the same values. With no samples (a new object, or one just reset), `accuracy` and `loss` are
+#   `nan` (0 / 0) and `macro_f1` is `0.0` (every class's F1 has a zero denominator: `zero_division=0`).
 # - `reset()`: forgets every update (the object is then as if just created); returns `None`.
 # - `merge(other)`: `other` is another `StreamingMetrics` with the same `num_classes` and device (a
 #   shard of the data seen by another worker). Adds `other`'s samples to this object's state, so
-#   that `compute()` then equals one object updated with both shards' batches; leaves `other`
-#   unmodified; returns `self`.
+#   that `compute()` then equals one object updated with both shards' batches; returns `self`.
+#   Leaves `other` unmodified and shares no tensor with it: later calls on either object
+#   (`update`, `merge`, `reset`) never change what the other computes.
 # - Exactness: counts are exact, and the loss is accumulated in `float64`, so any split of the same
 #   samples into batches and shards, merged in any order, gives the same values as one pass
 #   (to 1e-12).
@@ -964,20 +1057,22 @@ class StreamingMetrics:
     ### END SOLUTION
 
 # %% [tests id=test_streaming points=1]
-metric = StreamingMetrics(3)
-metric.update(torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 1, 2]), torch.tensor(1.0))
-metric.update(torch.tensor([1]), torch.tensor([1]), torch.tensor(3.0))
-result = call("StreamingMetrics(3).compute() after batches of 4 and 1 samples", metric.compute)
-check_type(result, dict, "StreamingMetrics.compute()")
-check_metric(result.get("accuracy"), 0.8, "accuracy after batches of 4 and 1 samples (4 of 5 correct)", strict=False)
-check_metric(result.get("loss"), (4 * 1.0 + 1 * 3.0) / 5, "mean loss after batches of 4 (mean 1.0) and 1 (mean 3.0) samples",
-             strict=False, mistakes={"the mean of the batch means: weight each batch's mean loss by its number of samples": 2.0})
-other = StreamingMetrics(3)
-other.update(torch.tensor([0]), torch.tensor([2]), torch.tensor(2.0))
-merged = call("metric.merge(other)", metric.merge, other)
-check(merged is metric, "metric.merge(other) must return metric itself (self).")
-check_metric(metric.compute().get("accuracy"), 4 / 6, "accuracy after merging a shard of 1 wrong sample", strict=False)
-print(metric.compute())
+# a mistake of Part 1 or 2 costs points in its own part only: correct versions stand in for them here
+with stand_ins(confusion_matrix=reference_confusion_matrix, precision_recall_f1=reference_precision_recall_f1):
+    metric = StreamingMetrics(3)
+    metric.update(torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 1, 2]), torch.tensor(1.0))
+    metric.update(torch.tensor([1]), torch.tensor([1]), torch.tensor(3.0))
+    result = call("StreamingMetrics(3).compute() after batches of 4 and 1 samples", metric.compute)
+    check_type(result, dict, "StreamingMetrics.compute()")
+    check_metric(result.get("accuracy"), 0.8, "accuracy after batches of 4 and 1 samples (4 of 5 correct)", strict=False)
+    check_metric(result.get("loss"), (4 * 1.0 + 1 * 3.0) / 5, "mean loss after batches of 4 (mean 1.0) and 1 (mean 3.0) samples",
+                 strict=False, mistakes={"the mean of the batch means: weight each batch's mean loss by its number of samples": 2.0})
+    other = StreamingMetrics(3)
+    other.update(torch.tensor([0]), torch.tensor([2]), torch.tensor(2.0))
+    merged = call("metric.merge(other)", metric.merge, other)
+    check(merged is metric, "metric.merge(other) must return metric itself (self).")
+    check_metric(metric.compute().get("accuracy"), 4 / 6, "accuracy after merging a shard of 1 wrong sample", strict=False)
+    print(metric.compute())
 print("Part 5 visible tests passed.")
 
 # %% [tests id=test_streaming_hidden points=6]
@@ -1024,44 +1119,65 @@ def _expected(t, p, losses, c, batches):
 
 
 def _feed(metric, t, p, losses, batches, requires_grad=False):
+    """Updates ``metric`` with copies of the batches (the reference values are computed before)."""
     for a, b in batches:
         call(f"StreamingMetrics.update(a batch of {b - a} samples)", metric.update,
-             to_device(t[a:b]), to_device(p[a:b]), _batch_loss(losses, a, b, requires_grad))
+             given(t[a:b]), given(p[a:b]), _batch_loss(losses, a, b, requires_grad))
 
 
-def _check_result(result, expected, what, strict=False, extra=None):
+_LOSS_TOLERANCE = {"atol": 1e-6, "rtol": 1e-5}  # the float64 exactness of the loss has its own clause
+
+
+def _check_result(result, expected, what, strict=False, extra=None, exact_loss=False):
     check_type(result, dict, what)
     check_equal(sorted(result), ["accuracy", "loss", "macro_f1"], f"the keys of {what}")
     for key in ("accuracy", "macro_f1", "loss"):
         mistakes = dict((extra or {}).get(key, {}))
-        check_metric(result[key], expected[key], f"{key} of {what}", strict=strict, mistakes=mistakes)
+        tolerance = _LOSS_TOLERANCE if key == "loss" and not exact_loss else {}
+        check_metric(result[key], expected[key], f"{key} of {what}", strict=strict, mistakes=mistakes, **tolerance)
 
 
 def _new(c):
     return student_call(f"StreamingMetrics({c}, device={_dev.type!r})", StreamingMetrics, c, device=_dev.type)
 
 
+def _snapshot(metric, what):
+    """compute() of ``metric`` copied to the CPU, to compare bit for bit later."""
+    result = call(what, metric.compute)
+    check_type(result, dict, what)
+    return {k: on_cpu(v).clone() if isinstance(v, torch.Tensor) else v for k, v in result.items()}
+
+
+def _same_snapshot(before, after):
+    return before.keys() == after.keys() and all(
+        isinstance(before[k], torch.Tensor) and isinstance(after[k], torch.Tensor) and before[k].shape == after[k].shape
+        and torch.allclose(before[k].double(), after[k].double(), atol=0, rtol=0, equal_nan=True) for k in before)
+
+
+def _show_snapshot(snapshot):
+    return ", ".join(f"{k}={float(v):.6g}" if isinstance(v, torch.Tensor) and v.numel() == 1 else f"{k}={v!r}"
+                     for k, v in snapshot.items())
+
+
 _g = torch.Generator().manual_seed(75)
 _t0, _p0, _l0 = _data(30, 4, _g)
 _gate = _new(4)
-library_gate("StreamingMetrics.update", _gate.update, to_device(_t0), to_device(_p0), _batch_loss(_l0, 0, 30))
+library_gate("StreamingMetrics.update", _gate.update, given(_t0), given(_p0), _batch_loss(_l0, 0, 30))
 library_gate("StreamingMetrics.compute", _gate.compute)
 clauses = Clauses(points=6)
 with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_reference):
     with clauses.clause("batches of unequal size: accuracy, macro-F1 over all classes and the per-sample mean "
-                        "loss equal the one-shot values", points=2):
+                        "loss equal the one-shot values", points=1.5):
         for _n, _c, _pieces, _absent in ((97, 5, 6, (3,)), (40, 3, 2, ()), (61, 6, 9, (0, 5))):
             _t, _p, _l = _data(_n, _c, _g, _absent)
             _batches = _split(_n, _g, _pieces)
-            _m = _new(_c)
-            _feed(_m, _t, _p, _l, _batches, requires_grad=True)
             _exp = _expected(_t, _p, _l, _c, _batches)
             _sizes = [b - a for a, b in _batches]
             _what = f"compute() after batches of {_sizes} samples (num_classes={_c})"
             _batch_mean = sum(float(_l[a:b].mean()) for a, b in _batches) / len(_batches)
             _present = sorted(set(_t.tolist()) | set(_p.tolist()))
             _per_class = _sk_f1(_t.numpy(), _p.numpy(), labels=list(range(_c)), average=None, zero_division=0)
-            _check_result(call(_what, _m.compute), _exp, _what, extra={
+            _extra = {
                 "loss": {"the mean of the batch means: weight each batch's mean loss by its number of samples": _batch_mean,
                          "the sum of the batch losses was divided by the number of samples (weight each batch's "
                          "mean by its size)": sum(float(_l[a:b].mean()) for a, b in _batches) / _n},
@@ -1071,43 +1187,101 @@ with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_referenc
                              sum(_sk_f1(_t[a:b].numpy(), _p[a:b].numpy(), labels=list(range(_c)), average="macro",
                                         zero_division=0) for a, b in _batches) / len(_batches)},
                 "accuracy": {"the mean of the per-batch accuracies: count correct samples over all batches":
-                             sum(float((_t[a:b] == _p[a:b]).double().mean()) for a, b in _batches) / len(_batches)}})
+                             sum(float((_t[a:b] == _p[a:b]).double().mean()) for a, b in _batches) / len(_batches)}}
+            _m = _new(_c)
+            _feed(_m, _t, _p, _l, _batches, requires_grad=True)
+            _check_result(call(_what, _m.compute), _exp, _what, extra=_extra)
+    with clauses.clause("the loss is accumulated in float64: over many batches of float32 and float64 losses it "
+                        "equals the one-pass value to 1e-12", points=0.5):
+        for _dtype in (torch.float32, torch.float64):
+            _n = 600
+            _t, _p, _ = _data(_n, 3, _g)
+            _l = (torch.rand(_n, generator=_g, dtype=torch.float64) * 7).to(_dtype)
+            _batches = _split(_n, _g, 150)
+            _exp = _expected(_t, _p, _l, 3, _batches)
+            _what = f"compute() after {len(_batches)} batches of {str(_dtype).replace('torch.', '')} losses"
+            _m = _new(3)
+            _feed(_m, _t, _p, _l, _batches)
+            _result = call(_what, _m.compute)
+            check_type(_result, dict, _what)
+            check_metric(_result.get("loss"), _exp["loss"], f"loss of {_what}", strict=False, mistakes={
+                "the loss was accumulated (or multiplied by the batch size) in float32: convert batch_loss to float64 "
+                "before multiplying and adding": lambda v, e=_exp["loss"]: 1e-12 < abs(float(v) - e) <= 1e-5 * abs(e)})
     with clauses.clause("merge: shards of any split, merged in any order, equal one pass over all samples; returns "
-                        "self; leaves other unmodified", points=2):
+                        "self; leaves other unmodified", points=1):
         for _n, _c, _shards in ((90, 4, 3), (50, 5, 2), (120, 3, 4)):
             _t, _p, _l = _data(_n, _c, _g)
             _bounds = _split(_n, _g, _shards)
-            _metrics = []
-            _all_batches = []
-            for _a, _b in _bounds:
-                _m = _new(_c)
-                _batches = [(_a + x, _a + y) for x, y in _split(_b - _a, _g, min(3, _b - _a))] if _b - _a > 2 else [(_a, _b)]
-                _feed(_m, _t, _p, _l, _batches)
-                _all_batches += _batches
-                _metrics.append(_m)
+            _plan = [[(_a + x, _a + y) for x, y in _split(_b - _a, _g, min(3, _b - _a))] if _b - _a > 2 else [(_a, _b)]
+                     for _a, _b in _bounds]
+            _all_batches = [batch for batches in _plan for batch in batches]
             _exp = _expected(_t, _p, _l, _c, _all_batches)
             _order = torch.randperm(_shards, generator=_g).tolist()
-            _first = _metrics[_order[0]]
-            _last_alone = call("compute() of the last shard before merging", _metrics[_order[-1]].compute)
-            for _i in _order[1:]:
-                _back = call("merge(other)", _first.merge, _metrics[_i])
-                check(_back is _first, "merge(other) must return self (the object merged into).")
             _sizes = [b - a for a, b in _bounds]
             _what = f"compute() after merging shards of {_sizes} samples in the order {_order}"
             _shard_means = [sum((b - a) * float(_l[a:b].mean()) for a, b in _all_batches if s[0] <= a < s[1]) / (s[1] - s[0])
                             for s in _bounds]
-            _check_result(call(_what, _first.compute), _exp, _what, extra={
-                "loss": {"merge added (or averaged) the shards' mean losses: merge sums and counts, then divide":
-                         lambda v: any(abs(float(v) - x) < 1e-9 for x in (sum(_shard_means), sum(_shard_means) / _shards))}})
+            _extra = {"loss": {"merge added (or averaged) the shards' mean losses: merge sums and counts, then divide":
+                               lambda v, m=_shard_means, k=_shards: any(abs(float(v) - x) < 1e-9 for x in (sum(m), sum(m) / k))}}
+            _metrics = []
+            for _batches in _plan:
+                _m = _new(_c)
+                _feed(_m, _t, _p, _l, _batches)
+                _metrics.append(_m)
+            _first = _metrics[_order[0]]
+            _last_alone = call("compute() of the last shard before merging", _metrics[_order[-1]].compute)
+            _last_alone = {k: float(v) for k, v in _last_alone.items()}
+            for _i in _order[1:]:
+                _back = call("merge(other)", _first.merge, _metrics[_i])
+                check(_back is _first, "merge(other) must return self (the object merged into).")
+            _check_result(call(_what, _first.compute), _exp, _what, extra=_extra)
             _after = call("compute() of a shard after it was merged into another", _metrics[_order[-1]].compute)
-            _check_result(_after, {k: float(v) for k, v in _last_alone.items()},
+            _check_result(_after, _last_alone,
                           "compute() of a shard after it was merged into another (merge must leave other unmodified)")
+    with clauses.clause("merge shares no state with other: later update, merge or reset of either object leaves "
+                        "what the other computes unchanged", points=1):
+        _t, _p, _l = _data(80, 4, _g)
+        _shard, _rest, _third = _new(4), _new(4), _new(4)
+        _feed(_shard, _t, _p, _l, [(0, 12), (12, 30)])
+        _feed(_rest, _t, _p, _l, [(30, 55)])
+        _feed(_third, _t, _p, _l, [(55, 80)])
+        _hint = ("merge kept a reference to other's tensors (e.g. self.x = other.x when self is empty) and a later "
+                 "in-place += changed them: copy them (other.x.clone(), or self.x = self.x + other.x)")
+        for _into_fresh in (True, False):
+            _target = _new(4) if _into_fresh else _rest
+            _start = "a new object" if _into_fresh else "an object with samples"
+            _before = _snapshot(_shard, "compute() of a shard before merging it")
+            call("merge(shard)", _target.merge, _shard)
+            _later = f"merge(shard) into {_start}, then update(...) and merge(another shard)"
+            _feed(_target, _t, _p, _l, [(30, 40)] if _into_fresh else [(0, 10)])
+            call("merge(another shard)", _target.merge, _third)
+            _after = _snapshot(_shard, f"compute() of the shard after {_later}")
+            check(_same_snapshot(_before, _after),
+                  f"{_later} changed what the shard computes: before {_show_snapshot(_before)}, after "
+                  f"{_show_snapshot(_after)}. merge must share no state with other.", _hint)
+        # the other way round: the shard's later calls never reach the object it was merged into
+        _target = _new(4)
+        call("merge(shard)", _target.merge, _shard)
+        _before = _snapshot(_target, "compute() after merge(shard) into a new object")
+        _feed(_shard, _t, _p, _l, [(40, 50)])
+        call("shard.merge(another shard)", _shard.merge, _third)
+        _after = _snapshot(_target, "compute() of the object a shard was merged into, after shard.update(...)")
+        check(_same_snapshot(_before, _after),
+              f"total.merge(shard) into a new object, then shard.update(...) and shard.merge(...) changed what total "
+              f"computes: before {_show_snapshot(_before)}, after {_show_snapshot(_after)}. merge must share no "
+              f"state with other.", _hint)
+        call("shard.reset()", _shard.reset)
+        _after = _snapshot(_target, "compute() of the object a shard was merged into, after shard.reset()")
+        check(_same_snapshot(_before, _after),
+              f"total.merge(shard) into a new object, then shard.reset() changed what total computes: before "
+              f"{_show_snapshot(_before)}, after {_show_snapshot(_after)}. merge must share no state with other.")
     with clauses.clause("compute returns 0-dim float64 tensors on the device, without grad, and does not change the "
                         "state (twice gives the same values); update leaves its inputs unmodified", points=1):
         _t, _p, _l = _data(45, 4, _g)
         _batches = _split(45, _g, 3)
+        _exp = _expected(_t, _p, _l, 4, _batches)
         _m = _new(4)
-        _td, _pd = to_device(_t.clone()), to_device(_p.clone())
+        _td, _pd = given(_t), given(_p)
         for _a, _b in _batches:
             _bl = _batch_loss(_l, _a, _b, requires_grad=True)
             _before = _bl.detach().clone()
@@ -1115,29 +1289,41 @@ with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_referenc
             unchanged(_before, _bl.detach(), "update(targets, preds, batch_loss)")
         unchanged(_t, _td, "update(targets, preds, batch_loss)")
         unchanged(_p, _pd, "update(targets, preds, batch_loss)")
-        _exp = _expected(_t, _p, _l, 4, _batches)
         _first = call("compute()", _m.compute)
         _check_result(_first, _exp, "compute() after 3 batches", strict=True)
         for _k, _v in _first.items():
             check(not _v.requires_grad, f"compute()[{_k!r}] requires grad: the state must hold detached values "
                                         f"(batch_loss.detach()), not the autograd graph.")
         _check_result(call("compute() again", _m.compute), _exp, "compute() called a second time", strict=True)
-    with clauses.clause("reset forgets every update: the object then behaves as if just created", points=1):
+    with clauses.clause("reset forgets every update: the object then behaves as if just created", points=0.5):
         _t, _p, _l = _data(40, 3, _g)
+        _t2, _p2, _l2 = _data(25, 3, _g)
+        _b2 = _split(25, _g, 3)
+        _exp2 = _expected(_t2, _p2, _l2, 3, _b2)
         _m = _new(3)
         _feed(_m, _t, _p, _l, _split(40, _g, 2))
         call("compute()", _m.compute)
         check(call("reset()", _m.reset) is None, "reset() must return None.")
-        _t2, _p2, _l2 = _data(25, 3, _g)
-        _b2 = _split(25, _g, 3)
         _feed(_m, _t2, _p2, _l2, _b2)
-        _check_result(call("compute() after reset() and 3 new batches", _m.compute), _expected(_t2, _p2, _l2, 3, _b2),
+        _check_result(call("compute() after reset() and 3 new batches", _m.compute), _exp2,
                       "compute() after reset() and 3 new batches")
         _fresh = _new(3)
         _feed(_fresh, _t2, _p2, _l2, _b2)
         _m.reset()
         _m.merge(_fresh)
-        _check_result(call("compute() after reset() then merge(a shard)", _m.compute), _expected(_t2, _p2, _l2, 3, _b2),
+        _check_result(call("compute() after reset() then merge(a shard)", _m.compute), _exp2,
                       "compute() after reset() then merge(a shard)")
+    with clauses.clause("with no samples (new, or just reset) compute gives accuracy nan, macro_f1 0.0, loss nan",
+                        points=0.5):
+        _m = _new(3)
+        _empty = {"accuracy": math.nan, "macro_f1": 0.0, "loss": math.nan}
+        _guarded = "with no samples, 0 / 0 was guarded (e.g. clamp(min=1)) and gave 0: the contract asks for nan there"
+        _extra = {"accuracy": {_guarded: 0.0}, "loss": {_guarded: 0.0}}
+        _check_result(call("compute() of a new StreamingMetrics(3), before any update", _m.compute), _empty,
+                      "compute() before any update", extra=_extra)
+        _feed(_m, _t2, _p2, _l2, _b2)
+        call("reset()", _m.reset)
+        _check_result(call("compute() after update(...) then reset()", _m.compute), _empty,
+                      "compute() after update(...) then reset() (no samples)", extra=_extra)
 clauses.verdict()
 ### END HIDDEN TESTS

@@ -197,6 +197,27 @@ BANK = [
                               "    found = hits.any(dim=1)\n"
                               "    return reciprocal.max(dim=1).values[found].mean()\n")},
           message="queries without a relevant document were left out of the mean", fails=("test_ranking_hidden",)),
+    Wrong("auc_negates_float64_input",
+          "negates the scores in place to sort them ascending: .double() of float64 scores is the input itself",
+          {"ranking_auc": Replace("    return _one_vs_rest(_binary_roc_auc, targets, scores)\n",
+                                  "    s = scores.double()\n"
+                                  "    s.neg_()  # lowest first\n"
+                                  "    return _one_vs_rest(_binary_roc_auc, targets, -s)\n")},
+          message="modified its input in place", fails=("test_ranking_auc_hidden",)),
+    Wrong("mrr_negates_float64_scores",
+          "negates the scores in place to rank with an ascending argsort: .double() of float64 scores is the input",
+          {"ranking": Replace("    hits = _ranked_relevance(relevance, scores) > 0\n",
+                              "    s = scores.double()\n"
+                              "    s.neg_()  # ascending order of -score = descending order of score\n"
+                              "    hits = relevance.gather(1, s.argsort(dim=1)) > 0\n")},
+          message="modified its input in place", fails=("test_ranking_hidden",)),
+    Wrong("mrr_float32",
+          "computes the reciprocal ranks in float32 (1.0 / an integer rank)",
+          {"ranking": Replace("    ranks = torch.arange(1, hits.shape[1] + 1, device=hits.device, dtype=torch.float64)\n"
+                              "    reciprocal",
+                              "    ranks = torch.arange(1, hits.shape[1] + 1, device=hits.device)\n"
+                              "    reciprocal")},
+          message="expected dtype torch.float64", fails=("test_ranking_hidden",)),
     # ---- Part 5: StreamingMetrics --------------------------------------------------------------
     Wrong("stream_mean_of_batch_means",
           "averages the batch mean losses, whatever the batch sizes",
@@ -251,6 +272,24 @@ BANK = [
                                 '        self.reset()\n'
                                 '        return result\n')},
           message="compute() called a second time", fails=("test_streaming", "test_streaming_hidden")),
+    Wrong("stream_merge_aliases_other",
+          "merging into an empty object takes other's tensors themselves, so later += on self changes other",
+          {"streaming": Replace(_MERGE, "        if int(self.confusion.sum()) == 0:  # nothing here yet: take the other's state\n"
+                                        "            self.confusion, self.loss_sum = other.confusion, other.loss_sum\n"
+                                        "            return self\n" + _MERGE)},
+          message="merge kept a reference to other's tensors", fails=("test_streaming_hidden",)),
+    Wrong("stream_loss_float32",
+          "accumulates the loss in a float32 running sum, converted to float64 in compute()",
+          {"streaming": [Replace(_LOSS_UPDATE, "        self.loss_sum += batch_loss.detach().float() * targets.numel()\n"),
+                         Replace("        self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)\n",
+                                 "        self.loss_sum = torch.zeros((), dtype=torch.float32, device=self.device)\n"),
+                         Replace('"loss": self.loss_sum / count}', '"loss": self.loss_sum.double() / count}')]},
+          message="the loss was accumulated (or multiplied by the batch size) in float32",
+          fails=("test_streaming_hidden",)),
+    Wrong("stream_empty_clamped",
+          "guards the division by the sample count with clamp(min=1), so an empty metric gives 0 instead of nan",
+          {"streaming": Replace("        count = cm.sum()\n", "        count = cm.sum().clamp(min=1)\n")},
+          message="0 / 0 was guarded", fails=("test_streaming_hidden",)),
     # ---- Alternative correct submissions ---------------------------------------------------------------
     Correct("cm_index_put",
             "counts with index_put_(accumulate=True)",
@@ -331,4 +370,9 @@ BANK = [
         self.loss_total += other.loss_total
         return self
 '''}),
+    Correct("stream_merge_copies_when_empty",
+            "merging into an empty object takes copies of other's tensors",
+            {"streaming": Replace(_MERGE, "        if int(self.confusion.sum()) == 0:\n"
+                                          "            self.confusion, self.loss_sum = other.confusion.clone(), other.loss_sum.clone()\n"
+                                          "            return self\n" + _MERGE)}),
 ]
