@@ -136,7 +136,7 @@ def lockstep(what, yours, net, ref_opt, ref_net, batches, steps, start=0, none_g
     return start + steps
 
 
-def scripted(what, make_opt, tensors, grads, dtype=torch.float64, yours=True):
+def scripted(what, make_opt, tensors, grads, dtype=torch.float64, yours=True, return_opt=False):
     """Parameters (copies of ``tensors``) stepped by ``make_opt(params)`` with the given gradients:
     ``grads[k][i]`` is the gradient of parameter i at step k (None: no gradient at that step).
     Returns the parameters after every step, on the CPU."""
@@ -151,22 +151,58 @@ def scripted(what, make_opt, tensors, grads, dtype=torch.float64, yours=True):
         else:
             opt.step()
         history.append([p.detach().cpu().clone() for p in params])
-    return history
+    return (history, opt, params) if return_opt else history
+
+
+def check_state_tensors(what, opt, params, keys):
+    """Every tensor ``opt.state[p][key]`` has p's shape, dtype and device."""
+    for i, p in enumerate(params):
+        if p not in opt.state:
+            continue
+        for key in keys:
+            value = opt.state[p].get(key)
+            if torch.is_tensor(value):
+                check((value.shape, value.dtype, value.device) == (p.shape, p.dtype, p.device),
+                      f"{what}: state[parameter {i}]['{key}'] has shape {tuple(value.shape)}, dtype {value.dtype}, "
+                      f"device {value.device}; the contract asks for the parameter's: {tuple(p.shape)}, {p.dtype}, "
+                      f"{p.device} (torch.zeros_like(p) / a clone of the gradient keep all three)")
+
+
+def check_state_entries(what, yours, ref):
+    """``yours.state_dict()['state']`` has entries for exactly the parameters torch's optimizer keeps state for."""
+    sd = call(f"{what}: state_dict()", yours.state_dict)
+    got, exp = sorted(sd["state"]), sorted(ref.state_dict()["state"])
+    empty = {i for i, st in sd["state"].items() if not st}
+    check_equal(got, exp, f"{what}: the parameter indices in state_dict()['state'] (the parameters that have "
+                f"an entry in self.state)", mistakes={
+                    "an empty self.state[p] entry was created for a parameter that needs no state (no gradient, "
+                    "or a group with momentum 0): self.state is a defaultdict, so reading self.state[p] creates "
+                    "the entry; read it only once the parameter really gets state":
+                        lambda ids: set(exp) < set(ids) and set(ids) - set(exp) <= empty})
 
 
 def whole_run_mistakes(got, variants, kinds):
     """The named mistakes (as always-true predicates) whose whole scripted run equals ``got``: a mistake
     is named only when every parameter after every step is what it gives."""
-    named = {}
-    for kind, run in variants.items():
-        if all(torch.allclose(a.double(), b.double(), atol=1e-9, rtol=1e-7)
-               for got_step, run_step in zip(got, run) for a, b in zip(got_step, run_step)):
-            named[kinds[kind]] = lambda value: True
-    return named
+    def same(x, y):
+        return all(torch.allclose(a.double(), b.double(), atol=1e-9, rtol=1e-7)
+                   for x_step, y_step in zip(x, y) for a, b in zip(x_step, y_step))
+
+    matched = [kind for kind, run in variants.items() if same(got, run)]
+    # several mistakes giving this very run cannot be told apart: then none is named
+    return {kinds[matched[0]]: lambda value: True} if len(matched) == 1 else {}
 
 
-def same_lrs(got, expected, what, mistakes=None, rtol=1e-9, atol=1e-12):
-    """``got`` is a list of Python floats equal to ``expected`` (a list of floats) within rounding."""
+def same_floats(expected, rtol=1e-9, atol=1e-12):
+    """A predicate: a list of numbers equal to ``expected`` within rounding (for naming a mistake)."""
+    return lambda got: isinstance(got, list) and len(got) == len(expected) and all(
+        math.isclose(a, b, rel_tol=rtol, abs_tol=atol) for a, b in zip(got, expected))
+
+
+def same_lrs(got, expected, what, mistakes=None, rtol=1e-9, atol=1e-12,
+             element="the learning rate after {} scheduler steps"):
+    """``got`` is a list of Python floats equal to ``expected`` (a list of floats) within rounding;
+    ``element`` names element i of the list (``element.format(i)``)."""
     check_type(got, list, what)
     check(all(type(v) is float for v in got),
           f"{what}: expected a list of Python floats, got elements of types "
@@ -177,10 +213,10 @@ def same_lrs(got, expected, what, mistakes=None, rtol=1e-9, atol=1e-12):
         return
     from grader.checks import likely_mistake
     if len(got) != len(expected):
-        fail(f"{what}: expected a list of {len(expected)} learning rates, got {len(got)}.",
+        fail(f"{what}: expected a list of {len(expected)} values, got {len(got)}.",
              likely_mistake(got, mistakes))
     first = next(i for i, (a, b) in enumerate(zip(got, expected)) if not math.isclose(a, b, rel_tol=rtol, abs_tol=atol))
-    fail(f"{what}: element {first} (the learning rate after {first} scheduler steps) should be "
+    fail(f"{what}: element {first} ({element.format(first)}) should be "
          f"{expected[first]:.10g}, got {got[first]:.10g}.\n  expected {describe(expected)}\n  got      {describe(got)}",
          likely_mistake(got, mistakes))
 
@@ -227,7 +263,8 @@ def torch_lrs(make_scheduler, base_lr, steps, momentum=0.0):
 #   own value wins over the default).
 # - Raises `ValueError` if `nesterov=True` and (`momentum <= 0` or `dampening != 0`).
 # - `step(closure=None)` updates every parameter of **every** group that has a `.grad` (a parameter
-#   whose `.grad` is `None` is skipped and gets no state), in place, under `torch.no_grad()`, with its
+#   whose `.grad` is `None` is skipped and gets no state: no entry in `self.state` at all, not even an empty
+#   dict, as with `torch.optim.SGD`), in place, under `torch.no_grad()`, with its
 #   group's settings. For a parameter `p` with gradient `g`:
 #   1. `d = g + weight_decay * p` (weight decay is added to the gradient **first**);
 #   2. if `momentum != 0`: at the parameter's **first** update its buffer is `b = d` (a copy, not zero);
@@ -237,8 +274,8 @@ def torch_lrs(make_scheduler, base_lr, steps, momentum=0.0):
 #
 #   It returns `closure()`'s value (called with gradients enabled) when a closure is given, else `None`.
 # - The buffer lives in `self.state[p]["momentum_buffer"]` (a tensor with `p`'s shape, dtype and device,
-#   one per parameter, that is not `p.grad` itself); there is no state for a parameter of a group
-#   whose `momentum` is 0. With these key names, `state_dict()` / `load_state_dict()` (inherited) resume
+#   one per parameter, that is not `p.grad` itself); a parameter of a group whose `momentum` is 0 has no
+#   entry in `self.state` (not even an empty dict). With these key names, `state_dict()` / `load_state_dict()` (inherited) resume
 #   a run exactly, and state dicts interchange with `torch.optim.SGD`'s.
 # - `step()` never modifies `.grad` and never replaces a parameter (the same tensors are updated in place).
 #
@@ -309,13 +346,16 @@ _g = [[torch.tensor([0.2, -0.1, 0.4]), torch.tensor([[1.0, 0.5], [-0.3, 0.2]])],
       [torch.tensor([0.5, 0.2, -0.6]), torch.tensor([[-0.7, 0.1], [0.3, -0.5]])]]
 
 
-def _sgd_variant(lr, momentum, dampening, wd, nesterov, kind=""):
-    """The parameters after each scripted step under a known mistake (for naming it)."""
+def _sgd_variant(lr, momentum, dampening, wd, nesterov, kind="", per_param=None):
+    """The parameters after each scripted step under a known mistake (for naming it); ``per_param``: the
+    settings (lr, momentum, dampening, wd, nesterov) of each parameter, if they differ."""
     params = [p.clone().double() for p in _p0]
     bufs = [None] * len(params)
     out = []
     for grads in _g:
         for i, (p, g) in enumerate(zip(params, grads)):
+            if per_param is not None:
+                lr, momentum, dampening, wd, nesterov = per_param[i]
             g = g.double()
             d = g if kind == "decay_after_momentum" else g + wd * p
             if momentum:
@@ -336,7 +376,8 @@ def _sgd_variant(lr, momentum, dampening, wd, nesterov, kind=""):
 
 
 def _scripted_check(what, kwargs, kinds):
-    got = scripted(what, lambda ps: SGD(ps, **kwargs), _p0, _g)
+    got, _opt, _ps = scripted(what, lambda ps: SGD(ps, **kwargs), _p0, _g, return_opt=True)
+    check_state_tensors(what, _opt, _ps, ["momentum_buffer"])
     exp = scripted(what, lambda ps: torch.optim.SGD(ps, **kwargs), _p0, _g, yours=False)
     args = (kwargs.get("lr", 1e-3), kwargs.get("momentum", 0.0), kwargs.get("dampening", 0.0),
             kwargs.get("weight_decay", 0.0), kwargs.get("nesterov", False))
@@ -378,9 +419,37 @@ with clauses.clause("Nesterov needs momentum > 0 and dampening 0 (ValueError oth
             fail(f"{_what} raised nothing; expected a ValueError.")
     call("SGD(params, lr=0.1, momentum=0.9, nesterov=True)", SGD, [nn.Parameter(torch.zeros(2))], lr=0.1,
          momentum=0.9, nesterov=True)
+_SETTINGS = ("lr", "momentum", "dampening", "weight_decay")
+_DEFAULTS = dict(lr=0.05, momentum=0.5, dampening=0.1, weight_decay=0.01)
+_GROUPS = [dict(lr=0.1, momentum=0.8, dampening=0.3, weight_decay=0.05), dict(lr=0.2, momentum=0.0, weight_decay=0.1)]
+
+
+def _groups_check():
+    """Two groups (one parameter each) whose own settings all differ from the defaults."""
+    what = f"SGD([{{'params': [p0], **{_GROUPS[0]}}}, {{'params': [p1], **{_GROUPS[1]}}}], **{_DEFAULTS})"
+
+    def make(opt_class):
+        return lambda ps: opt_class([dict(params=[ps[0]], **_GROUPS[0]), dict(params=[ps[1]], **_GROUPS[1])],
+                                    **_DEFAULTS)
+    got = scripted(what, make(SGD), _p0, _g)
+    exp = scripted(what, make(torch.optim.SGD), _p0, _g, yours=False)
+    own = [tuple(dict(_DEFAULTS, **group)[k] for k in _SETTINGS) + (False,) for group in _GROUPS]
+    kinds = {key: f"the group's own {key} was ignored: {key} was read from the defaults (self.defaults or the "
+                  f"constructor's argument) instead of group['{key}']" for key in _SETTINGS}
+    variants = {key: _sgd_variant(*own[0], per_param=[tuple(_DEFAULTS[k] if k == key else v for k, v in
+                                                            zip(_SETTINGS, settings[:4])) + (False,)
+                                                      for settings in own]) for key in _SETTINGS}
+    mistakes = whole_run_mistakes(got, variants, kinds)
+    for k in range(len(_g)):
+        for i in range(len(_p0)):
+            check_close(got[k][i], exp[k][i], f"{what}: parameter {i} (float64, gradients set by hand) after "
+                        f"step {k + 1}", atol=1e-12, rtol=1e-10, mistakes=mistakes)
+
+
 with clauses.clause("equal to torch.optim.SGD over 120 steps on a model, with two parameter groups of different "
                     "settings, a parameter that never has a gradient and one that gets its first gradient at step 7, "
-                    "float32 and float64", points=2):
+                    "float32 and float64; no self.state entry for a parameter without state", points=2):
+    _groups_check()
     for _dtype, _tol in ((torch.float64, dict(atol=1e-10, rtol=1e-9)), (torch.float32, dict(atol=2e-5, rtol=1e-4))):
         _spec = [(["fc1.weight", "fc1.bias"], dict(lr=0.05, momentum=0.9, dampening=0.2, weight_decay=0.01)),
                  (["unused.weight", "fc2.bias", "fc2.weight", "unused.bias"],
@@ -391,21 +460,20 @@ with clauses.clause("equal to torch.optim.SGD over 120 steps on a model, with tw
         _ref = torch.optim.SGD(param_groups(_ref_net, _spec), lr=0.02)
         _none = (lambda k: ("fc2.bias",) if k < 6 else ())
         lockstep(_what, _yours, _net, _ref, _ref_net, make_batches(10, 3, _dtype), 120, none_grad=_none, **_tol)
-        check(_net.unused.weight not in _yours.state or not _yours.state[_net.unused.weight],
-              f"{_what}: a parameter whose .grad is always None got optimizer state "
-              f"({sorted(_yours.state[_net.unused.weight])}); it must be skipped.")
-        check_equal(sorted(_yours.state[_net.fc1.weight]), ["momentum_buffer"],
+        check_state_entries(_what, _yours, _ref)
+        check_equal(sorted(_yours.state.get(_net.fc1.weight, {})), ["momentum_buffer"],
                     f"{_what}: the keys of state[fc1.weight]")
     # a group with momentum 0 keeps no state; a plain group with no settings uses the defaults
     _net, _ref_net = make_net(4), make_net(4)
     _spec = [(["fc1.weight", "fc1.bias"], dict(momentum=0.0)), (["fc2.weight", "fc2.bias"], dict(lr=0.3))]
     _yours = call("SGD(groups, lr=0.1, momentum=0.5, dampening=0.5)", SGD, param_groups(_net, _spec), lr=0.1,
                   momentum=0.5, dampening=0.5)
-    lockstep("SGD(groups, lr=0.1, momentum=0.5, dampening=0.5)", _yours, _net,
-             torch.optim.SGD(param_groups(_ref_net, _spec), lr=0.1, momentum=0.5, dampening=0.5), _ref_net,
-             make_batches(5, 4), 12)
+    _ref = torch.optim.SGD(param_groups(_ref_net, _spec), lr=0.1, momentum=0.5, dampening=0.5)
+    lockstep("SGD(groups, lr=0.1, momentum=0.5, dampening=0.5)", _yours, _net, _ref, _ref_net, make_batches(5, 4), 12)
     check(not _yours.state.get(_net.fc1.weight), "SGD: a parameter of a group with momentum 0 got state "
           f"{sorted(_yours.state.get(_net.fc1.weight, {}))}; it needs none.")
+    check_state_entries("SGD(groups with momentum 0 and 0.5, lr=0.1, momentum=0.5, dampening=0.5) after 12 steps",
+                        _yours, _ref)
 with clauses.clause("state_dict()/load_state_dict() resume exactly, and interchange with torch.optim.SGD's", points=1):
     _kw = dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.02)
     _net, _ref_net = make_net(5), make_net(5)
@@ -482,7 +550,8 @@ clauses.verdict()
 # these five keys (a group's own value wins).
 #
 # `step(closure=None)` updates every parameter of every group that has a `.grad` (one whose `.grad` is
-# `None` is skipped and its state is neither created nor advanced), in place, under `torch.no_grad()`.
+# `None` is skipped and its state is neither created nor advanced: a parameter that never had a gradient has
+# no entry in `self.state`, not even an empty dict), in place, under `torch.no_grad()`.
 # For a parameter `p` with gradient `g`, with its group's `lr`, `(β1, β2) = betas`, `eps`, `λ = weight_decay`:
 # 1. `t = t + 1`, the parameter's **own** step count (it starts at 0; a parameter that first gets a
 #    gradient late starts late);
@@ -564,7 +633,8 @@ _p0 = [torch.tensor([1.0, -2.0, 0.5]), torch.tensor([[0.3, -0.7], [1.5, 2.0]])]
 _g = [[torch.tensor([0.2, -0.1, 0.4]), None],
       [torch.tensor([-0.3, 0.6, 1e-4]), torch.tensor([[0.2, -0.4], [0.6, 0.9]])],
       [torch.tensor([0.5, 0.2, -0.6]), torch.tensor([[-0.7, 0.1], [3e-4, -0.5]])],
-      [torch.tensor([0.1, -0.2, 0.3]), torch.tensor([[0.4, 0.1], [-0.2, 0.05]])]]
+      [torch.tensor([0.1, -0.2, 0.3]), torch.tensor([[0.4, 0.1], [-0.2, 0.05]])],
+      [None, torch.tensor([[0.3, -0.2], [0.1, 0.6]])]]
 
 
 def _adam_variant(lr, betas, eps, wd, decoupled, kind=""):
@@ -575,9 +645,9 @@ def _adam_variant(lr, betas, eps, wd, decoupled, kind=""):
     for grads in _g:
         shared_t += 1
         for i, (p, g) in enumerate(zip(params, grads)):
-            if g is None:
+            if g is None and kind != "none_as_zero":
                 continue
-            g = g.double()
+            g = torch.zeros_like(p) if g is None else g.double()
             if states[i] is None:
                 states[i] = [0, torch.zeros_like(p), torch.zeros_like(p)]
             states[i][0] += 1
@@ -596,10 +666,14 @@ def _adam_variant(lr, betas, eps, wd, decoupled, kind=""):
             if kind == "no_bias_correction":
                 mh, vh = m, v
             denom = (vh + eps).sqrt() if kind == "eps_inside" else vh.sqrt() + eps
+            if kind == "eps_before_correction":
+                denom = vh.sqrt() + eps / math.sqrt(1 - betas[1] ** t)
             upd = mh / denom
             if kind == "decay_scaled":
                 upd = (mh + wd * p) / denom
                 p = p - lr * upd
+            elif kind == "decay_after_update":
+                p = (params[i] - lr * upd) * (1 - lr * wd)
             else:
                 p = p - lr * upd
             params[i] = p
@@ -613,11 +687,16 @@ _ADAM_KINDS = {
     "no_bias_correction": "the moments were not bias-corrected: m̂ = m / (1 - β1**t), v̂ = v / (1 - β2**t)",
     "global_step": "one step count shared by all parameters: each parameter counts its own updates "
                    "(one that first gets a gradient late starts at t = 1)",
+    "eps_before_correction": "eps was added before the bias correction of v: the denominator is sqrt(v̂) + eps with "
+                             "v̂ = v / (1 - β2**t), not (sqrt(v) + eps) / sqrt(1 - β2**t)",
+    "none_as_zero": "a parameter whose .grad is None was stepped as if its gradient were zero: skip it (its step "
+                    "count, moments and weight decay must not advance)",
 }
 
 
 def _adam_scripted(what, kwargs, kinds, decoupled):
-    got = scripted(what, lambda ps: AdamW(ps, **kwargs), _p0, _g)
+    got, _opt, _ps = scripted(what, lambda ps: AdamW(ps, **kwargs), _p0, _g, return_opt=True)
+    check_state_tensors(what, _opt, _ps, ["exp_avg", "exp_avg_sq"])
     ref_kwargs = {k: v for k, v in kwargs.items() if k != "decoupled"}
     oracle = torch.optim.AdamW if decoupled else torch.optim.Adam
     exp = scripted(what, lambda ps: oracle(ps, **ref_kwargs), _p0, _g, yours=False)
@@ -640,14 +719,19 @@ with clauses.clause("decoupled=True: p = p * (1 - lr * weight_decay), not scaled
     _adam_scripted("AdamW(lr=0.1, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.3)", _KW, {
         "decay_scaled": "the decay went through the adaptive term (divided by sqrt(v̂) + eps): AdamW decays "
                         "p = p * (1 - lr * weight_decay) directly",
-        "decay_no_lr": "the decoupled decay was not multiplied by lr: p = p * (1 - lr * weight_decay)"}, True)
+        "decay_no_lr": "the decoupled decay was not multiplied by lr: p = p * (1 - lr * weight_decay)",
+        "decay_after_update": "the decoupled decay was applied after the Adam update: decay first "
+                              "(p = p * (1 - lr * weight_decay)), then subtract lr * m̂ / (sqrt(v̂) + eps)",
+        "none_as_zero": _ADAM_KINDS["none_as_zero"]}, True)
 with clauses.clause("decoupled=False: g = g + weight_decay * p before the moments (equal to torch.optim.Adam)", points=1):
     _adam_scripted("AdamW(lr=0.1, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.3, decoupled=False)",
                    dict(_KW, decoupled=False), {
                        "l2_missing": "decoupled=False ignored the weight decay: Adam adds weight_decay * p to the "
-                                     "gradient"}, False)
+                                     "gradient",
+                       "none_as_zero": _ADAM_KINDS["none_as_zero"]}, False)
 with clauses.clause("equal to torch.optim.AdamW / Adam over 100 steps on a model, with two parameter groups of "
-                    "different settings, parameters whose grad is None, float32 and float64", points=1):
+                    "different settings, parameters whose grad is None (no self.state entry for one that never has "
+                    "a gradient), float32 and float64", points=1):
     for _dtype, _tol in ((torch.float64, dict(atol=1e-10, rtol=1e-9)), (torch.float32, dict(atol=5e-5, rtol=1e-4))):
         for _decoupled in (True, False):
             _spec = [(["fc1.weight", "fc1.bias"], dict(lr=0.02, betas=(0.85, 0.99), weight_decay=0.05)),
@@ -661,7 +745,8 @@ with clauses.clause("equal to torch.optim.AdamW / Adam over 100 steps on a model
                      none_grad=lambda k: ("fc2.bias",) if k < 9 or k % 7 == 0 else (), **_tol)
             check(not _yours.state.get(_net.unused.weight),
                   f"{_what}: a parameter whose .grad is always None got optimizer state; it must be skipped.")
-            check_equal(sorted(_yours.state[_net.fc1.weight]), ["exp_avg", "exp_avg_sq", "step"],
+            check_state_entries(_what, _yours, _ref)
+            check_equal(sorted(_yours.state.get(_net.fc1.weight, {})), ["exp_avg", "exp_avg_sq", "step"],
                         f"{_what}: the keys of state[fc1.weight]")
             check_close(float(_yours.state[_net.fc2.bias]["step"]), float(_ref.state[_ref_net.fc2.bias]["step"]),
                         f"{_what}: state[fc2.bias]['step'] (it had no gradient at 22 of the 100 steps)")
@@ -837,13 +922,29 @@ with clauses.clause("cosine_annealing_lr equals CosineAnnealingLR, with eta_min 
                 [(_base) * (1 + math.cos(math.pi * t / _T)) / 2 for t in range(_steps)] if _min else None,
             "the rate was held at eta_min past T_max: torch's cosine goes back up": [
                 _min + (_base - _min) * (1 + math.cos(math.pi * min(t, _T) / _T)) / 2 for t in range(_steps)]}))
+def _one_cycle(max_lr, total, pct_start=0.3, anneal_strategy="cos", div_factor=25.0, final_div_factor=1e4,
+               int_e=False):
+    """one_cycle_lr as in the contract; ``int_e``: with e = int(pct_start * total) - 1 (for naming that mistake)."""
+    initial = max_lr / div_factor
+    final = initial / final_div_factor
+    e = (int(pct_start * total) if int_e else pct_start * total) - 1
+
+    def anneal(a, b, pct):
+        return b + (a - b) * (1 + math.cos(math.pi * pct)) / 2 if anneal_strategy == "cos" else a + (b - a) * pct
+    return [anneal(initial, max_lr, t / e) if t <= e else anneal(max_lr, final, (t - e) / (total - 1 - e))
+            for t in range(total)]
+
+
 with clauses.clause("one_cycle_lr equals OneCycleLR (pct_start, div factors, cos and linear)", points=1):
     for _max, _total, _kw in ((1.0, 100, {}), (0.4, 37, dict(pct_start=0.25, div_factor=10.0, final_div_factor=100.0)),
                               (0.2, 20, dict(anneal_strategy="linear", pct_start=0.45)),
                               (3.0, 13, dict(anneal_strategy="linear", div_factor=4.0, final_div_factor=3.0))):
         _what = f"one_cycle_lr({_max}, {_total}{''.join(f', {k}={v!r}' for k, v in _kw.items())})"
         _exp = torch_lrs(lambda o: _S.OneCycleLR(o, _max, total_steps=_total, **_kw), 0.1, _total, momentum=0.9)
-        same_lrs(call(_what, one_cycle_lr, _max, _total, **_kw), _exp, _what, lr_mistakes(_exp))
+        same_lrs(call(_what, one_cycle_lr, _max, _total, **_kw), _exp, _what, lr_mistakes(_exp, {
+            "e was rounded to an integer: e = pct_start * total_steps - 1 is a float (OneCycleLR does not round it)":
+                same_floats(_int_e) if not same_floats(_exp)(_int_e := _one_cycle(_max, _total, int_e=True, **_kw))
+                else None}))
 with clauses.clause("warmup_cosine_lr: warm-up from 0, cosine to eta_min, flat past total_steps, no warm-up when "
                     "warmup_steps is 0", points=1):
     def _wc(base, steps, w, total, eta_min=0.0):
@@ -855,7 +956,11 @@ with clauses.clause("warmup_cosine_lr: warm-up from 0, cosine to eta_min, flat p
         _exp = _wc(*_args)
         same_lrs(call(_what, warmup_cosine_lr, *_args[:4], eta_min=_args[4]), _exp, _what, lr_mistakes(_exp, {
             "the warm-up starts above 0: element t of the warm-up is base_lr * t / warmup_steps": [
-                _args[0] * (t + 1) / _args[2] if t < _args[2] else v for t, v in enumerate(_exp)] if _args[2] else None}))
+                _args[0] * (t + 1) / _args[2] if t < _args[2] else v for t, v in enumerate(_exp)] if _args[2] else None,
+            "the cosine's progress was not clamped: past total_steps the rate stays eta_min (progress = min(1, ...))":
+                same_floats([v if t < _args[3] else _args[4] + (_args[0] - _args[4]) * (1 + math.cos(
+                    math.pi * (t - _args[2]) / (_args[3] - _args[2]))) / 2 for t, v in enumerate(_exp)])
+                if _args[1] > _args[3] + 1 else None}))
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -866,7 +971,7 @@ clauses.verdict()
 # threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8)`** — torch's scheduler of the same name,
 # from scratch (a plain class; no torch scheduler).
 # - Raises `ValueError` if `factor >= 1.0`. `min_lr`: one float for every group, or a list with one per
-#   parameter group.
+#   parameter group (a list of another length is not tested; torch raises `ValueError` for it).
 # - Attributes, as torch's: `best` (starts at `inf` for `mode="min"`, `-inf` for `"max"`),
 #   `num_bad_epochs` (starts at 0), `cooldown_counter` (starts at 0).
 # - `step(metric)` (a Python number or a 0-dim tensor; convert it with `float()`), once per epoch after
@@ -880,7 +985,9 @@ clauses.verdict()
 #      and the group's `lr` becomes `new` only if `lr - new > eps`; then `cooldown_counter = cooldown`,
 #      `num_bad_epochs = 0`.
 # - `get_last_lr()` returns a new list of the groups' `lr` values (Python floats) as of the latest
-#   `step()`, or as they were when the scheduler was built if `step()` was never called.
+#   `step()`, or as they were when the scheduler was built if `step()` was never called. The tests never
+#   change a group's `lr` by hand, so keeping the list in `step()` (as torch does) and reading the groups'
+#   `lr` when `get_last_lr()` is called are both correct.
 
 # %% [answer id=plateau]
 class ReduceLROnPlateau:
@@ -985,8 +1092,13 @@ def _variant(kwargs, metrics, lrs=(0.1,), kind=""):
     mode, factor = kwargs.get("mode", "min"), kwargs.get("factor", 0.1)
     patience, threshold = kwargs.get("patience", 10), kwargs.get("threshold", 1e-4)
     tmode, cooldown = kwargs.get("threshold_mode", "rel"), kwargs.get("cooldown", 0)
+    if kind == "abs_as_rel":
+        tmode = "rel"
     min_lr = kwargs.get("min_lr", 0.0)
     min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(lrs)
+    if kind == "min_lr_first":
+        min_lrs = [min_lrs[0]] * len(lrs)
+    eps = -math.inf if kind == "eps_ignored" else kwargs.get("eps", 1e-8)
     lr = list(lrs)
     best, bad, cool = (math.inf if mode == "min" else -math.inf), 0, 0
     out = []
@@ -1006,8 +1118,7 @@ def _variant(kwargs, metrics, lrs=(0.1,), kind=""):
             cool -= 1
             bad = 0
         if (bad >= patience) if kind == "patience_ge" else (bad > patience):
-            lr = [max(l * factor, mn) if l - max(l * factor, mn) > kwargs.get("eps", 1e-8) else l
-                  for l, mn in zip(lr, min_lrs)]
+            lr = [max(l * factor, mn) if l - max(l * factor, mn) > eps else l for l, mn in zip(lr, min_lrs)]
             cool, bad = cooldown, 0
         out.append(list(lr))
     return out
@@ -1019,12 +1130,19 @@ _PLATEAU_NAMES = {
     "no_cooldown": "cooldown was not applied: while cooldown_counter > 0, decrement it and reset num_bad_epochs to 0",
     "ties_better": "a tie counted as an improvement: better is strict (<, >)",
     "patience_ge": "the rate was reduced one epoch early: reduce when num_bad_epochs > patience",
+    "abs_as_rel": "threshold_mode='abs' used the relative formula: 'abs' compares with best - threshold (min) or "
+                  "best + threshold (max)",
+    "min_lr_first": "min_lr[0] was used for every group: group i's floor is min_lr[i]",
+    "eps_ignored": "eps was ignored: a group's lr changes only if lr - new > eps",
 }
 
 
 def _named(kwargs, metrics, lrs=(0.1,), kinds=_PLATEAU_NAMES):
+    """The mistakes whose run differs from the right one and from every other mistake's run."""
     exp = _variant(kwargs, metrics, lrs)
-    return {desc: v for kind, desc in kinds.items() if (v := _variant(kwargs, metrics, lrs, kind)) != exp}
+    runs = {kind: _variant(kwargs, metrics, lrs, kind) for kind in kinds}
+    return {kinds[kind]: v for kind, v in runs.items()
+            if v != exp and sum(1 for w in runs.values() if w == v) == 1}
 
 
 with clauses.clause("mode='min' with a relative threshold, ties, patience (metrics as numbers and as 0-dim tensors)",
@@ -1105,7 +1223,8 @@ clauses.verdict()
 #   `smoothed_i` to `losses`.
 # - Divergence: after recording step `i >= 1`, stop if `smoothed_i > diverge * min(losses)` (the
 #   minimum over the recorded losses, this one included); step `i` stays recorded.
-# - `lrs` and `losses`: lists of Python floats of the same length. `suggestion`: `None` if fewer than 2
+# - `lrs` and `losses`: lists of Python floats of the same length (floats also when `start_lr` and
+#   `end_lr` are ints). `suggestion`: `None` if fewer than 2
 #   losses were recorded; otherwise `lrs[j]` for the `j >= 1` at which `losses[j] - losses[j - 1]` is
 #   smallest (the steepest descent; the first such `j` on ties), a Python float.
 # - **On return, nothing shows that it ran:** the model's parameters and buffers hold exactly the values
@@ -1189,9 +1308,10 @@ clauses = Clauses(points=5)
 
 
 def _ref_lr_find(model, optimizer, loss_fn, batches, start_lr=1e-7, end_lr=10.0, num_steps=100, beta=0.98,
-                 diverge=4.0, smoothing=True):
+                 diverge=4.0, smoothing=True, train=True):
     lrs, losses, avg = [], [], 0.0
-    model.train()
+    if train:
+        model.train()
     for i in range(num_steps):
         lr = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))
         for group in optimizer.param_groups:
@@ -1213,7 +1333,7 @@ def _ref_lr_find(model, optimizer, loss_fn, batches, start_lr=1e-7, end_lr=10.0,
     if len(losses) >= 2:
         j = min(range(1, len(losses)), key=lambda k: losses[k] - losses[k - 1])
         sug = lrs[j]
-    return lrs, losses, sug
+    return _Result((lrs, losses, sug))
 
 
 def _setup(seed, opt_kind):
@@ -1267,6 +1387,7 @@ def _run(seed, opt_kind, kwargs, eval_parts=(), nan_from=None):
     for idx in eval_parts:
         model[idx].eval()
     ref_model, ref_opt = copy.deepcopy((model, opt))
+    untrained = copy.deepcopy((model, opt))  # for naming a run left in the modes it was given
     before_model = copy.deepcopy(model.state_dict())
     before_opt = copy.deepcopy(opt.state_dict())
     params = list(model.parameters())
@@ -1278,7 +1399,16 @@ def _run(seed, opt_kind, kwargs, eval_parts=(), nan_from=None):
     fns = (F.cross_entropy, F.cross_entropy) if nan_from is None else (_nan_from(nan_from), _nan_from(nan_from))
     got = call(what, lr_find, model, opt, fns[0], batches, **kwargs)
     exp = _ref_lr_find(ref_model, ref_opt, fns[1], batches, **kwargs)
-    return what, got, exp, (model, opt, before_model, before_opt, params, modes)
+    # the optimizer's state at the end of the run, before any restoring
+    exp.end_state = {i: {k: v.detach().cpu().clone() if torch.is_tensor(v) else v for k, v in st.items()}
+                     for i, st in ref_opt.state_dict()["state"].items()}
+    if eval_parts and nan_from is None:
+        exp.untrained = lambda: _ref_lr_find(*untrained, F.cross_entropy, batches, train=False, **kwargs)[1]
+    return what, got, exp, (model, opt, before_model, before_opt, params, modes, exp)
+
+
+class _Result(tuple):
+    """(lrs, losses, suggestion) of the reference, with attributes for naming mistakes."""
 
 
 def _check_curve(what, got, exp):
@@ -1293,12 +1423,16 @@ def _check_curve(what, got, exp):
                           len(exp[1]) - 1,
                           "the run did not stop on divergence (or on a non-finite loss)":
                           lambda n: n > len(exp[1])})
-    same_lrs(lrs, exp[0], f"{what}: lrs", rtol=1e-9)
-    same_lrs(losses, exp[1], f"{what}: losses (smoothed)", rtol=1e-5, atol=1e-6)
+    same_lrs(lrs, exp[0], f"{what}: lrs", rtol=1e-9, element="the learning rate of step {}")
+    untrained = getattr(exp, "untrained", None)
+    same_lrs(losses, exp[1], f"{what}: losses (smoothed)", rtol=1e-5, atol=1e-6, element="the loss recorded at step {}",
+             mistakes=None if untrained is None else {
+                 "the model was not put in training mode (model.train()) for the steps: its BatchNorm, handed over in "
+                 "eval mode, used its running statistics": lambda got: same_floats(untrained(), 1e-5, 1e-6)(got)})
 
 
 def _check_model_restored(what, ctx):
-    model, opt, before_model, before_opt, params, modes = ctx
+    model, opt, before_model, before_opt, params, modes, exp = ctx
     check(all(a is b for a, b in zip(model.parameters(), params)),
           f"{what}: the model's parameters are not the same tensor objects as before: restore them in place "
           f"(model.load_state_dict), since the optimizer refers to them.")
@@ -1312,7 +1446,7 @@ def _check_model_restored(what, ctx):
 
 
 def _check_opt_restored(what, ctx):
-    model, opt, before_model, before_opt, params, modes = ctx
+    model, opt, before_model, before_opt, params, modes, exp = ctx
     after = opt.state_dict()
     check_equal([{k: v for k, v in g.items() if k != "params"} for g in after["param_groups"]],
                 [{k: v for k, v in g.items() if k != "params"} for g in before_opt["param_groups"]],
@@ -1321,9 +1455,15 @@ def _check_opt_restored(what, ctx):
     for idx, st in before_opt["state"].items():
         for key, value in st.items():
             got_value = after["state"][idx].get(key)
+            end = exp.end_state.get(idx, {}).get(key)
             check_close(got_value.cpu() if torch.is_tensor(got_value) else got_value,
                         value.cpu() if torch.is_tensor(value) else value,
-                        f"{what}: optimizer state of parameter {idx}, '{key}', after the call", atol=0, rtol=0)
+                        f"{what}: optimizer state of parameter {idx}, '{key}', after the call", atol=0, rtol=0,
+                        mistakes={"the optimizer's state is the one at the end of the run: optimizer.state_dict() "
+                                  "holds references to the live state tensors, so copy it (copy.deepcopy) before the "
+                                  "run and load the copy back": lambda v: torch.is_tensor(end) and torch.is_tensor(v)
+                                  and not torch.equal(end, value.cpu()) and torch.allclose(v.double(), end.double(),
+                                                                                          rtol=1e-5, atol=1e-7)})
 
 
 with clauses.clause("the ramp: lr_i on every group, exponential from start_lr to end_lr, the batches cycled", points=1):
@@ -1331,6 +1471,8 @@ with clauses.clause("the ramp: lr_i on every group, exponential from start_lr to
     _check_curve(_what, _got, _exp)
     _what, _got, _exp, _ = _run(10, "sgd", dict(start_lr=1e-3, end_lr=0.5, num_steps=9), eval_parts=(1,))
     _check_curve(_what.replace("BatchNorm", "BatchNorm in eval mode"), _got, _exp)
+    _what, _got, _exp = _scripted_run([2.0, 1.5, 1.2], start_lr=1, end_lr=4, num_steps=3, beta=0.0)
+    _check_curve(_what + " (int start_lr and end_lr)", _got, _exp)
 with clauses.clause("smoothing (bias-corrected exponential average) and the divergence stop", points=1):
     for _seed, _kind, _kw in ((11, "sgd", dict(start_lr=1e-4, end_lr=1e4, num_steps=40)),
                               (12, "adam", dict(start_lr=1e-5, end_lr=50.0, num_steps=60, beta=0.7, diverge=2.0))):
@@ -1357,10 +1499,13 @@ with clauses.clause("a non-finite loss stops the run unrecorded; suggestion is l
             "the suggestion is one step off: it is lrs[j] where losses[j] - losses[j - 1] is smallest":
                 lambda v: any(math.isclose(v, _exp[0][k], rel_tol=1e-9) for k in range(len(_exp[0]))
                               if abs(k - _exp[0].index(_exp[2])) == 1)})
-    for _values in ([3.0, 1.0, 0.9, 0.8], [1.0, 0.5, float("nan"), 1.0]):
+    for _values in ([3.0, 1.0, 0.9, 0.8], [1.0, 0.5, float("nan"), 1.0], [3.0, 2.0, 2.5, 1.5, 1.4]):
         _what, _got, _exp = _scripted_run(_values, start_lr=0.01, end_lr=1.0, num_steps=len(_values), beta=0.0)
         check(isinstance(_got, tuple) and len(_got) == 3, f"{_what}: expected a tuple (lrs, losses, suggestion)")
-        check_equal(_got[2], _exp[2], f"{_what}: suggestion")
+        check_equal(_got[2], _exp[2], f"{_what}: suggestion (the drops losses[j] - losses[j - 1] are "
+                    f"{[_b - _a for _a, _b in zip(_exp[1], _exp[1][1:])]} for j = 1, 2, ...)", mistakes={
+                        "on a tie the suggestion must be the first j with the steepest drop, not the last":
+                            _exp[0][3] if _values[:3] == [3.0, 2.0, 2.5] else None})
     _what, _got, _exp, _ = _run(16, "sgd", dict(start_lr=1e-3, end_lr=1.0, num_steps=20), nan_from=1)
     check(len(_exp[1]) < 2, "test error: the reference run should stop before two points")
     check(isinstance(_got, tuple) and len(_got) == 3 and _got[2] is None,
@@ -1370,9 +1515,9 @@ with clauses.clause("the model is restored exactly: parameters and BatchNorm buf
                     "submodule, .grad None", points=1):
     for _kind, _kw, _eval in (("sgd", dict(start_lr=1e-4, end_lr=1e3, num_steps=30), (1,)),
                               ("adam", dict(start_lr=1e-3, end_lr=1.0, num_steps=30), (3,))):
-        _what, _got, _exp, (_model, _opt, _bm, _bo, _params, _modes) = _run(20, _kind, _kw, eval_parts=_eval,
+        _what, _got, _exp, (_model, _opt, _bm, _bo, _params, _modes, _) = _run(20, _kind, _kw, eval_parts=_eval,
                                                                             nan_from=12 if _kind == "adam" else None)
-        _check_model_restored(_what, (_model, _opt, _bm, _bo, _params, _modes))
+        _check_model_restored(_what, (_model, _opt, _bm, _bo, _params, _modes, _exp))
     _model = classifier(21).eval()
     _opt = torch.optim.SGD(_model.parameters(), lr=0.1)
     _bm = copy.deepcopy(_model.state_dict())
@@ -1383,9 +1528,9 @@ with clauses.clause("the model is restored exactly: parameters and BatchNorm buf
 with clauses.clause("the optimizer is restored exactly (state and settings), and training goes on as if "
                     "lr_find had never run", points=1):
     for _kind in ("sgd", "adam"):
-        _what, _got, _exp, (_model, _opt, _bm, _bo, _params, _modes) = _run(
+        _what, _got, _exp, (_model, _opt, _bm, _bo, _params, _modes, _) = _run(
             22, _kind, dict(start_lr=1e-4, end_lr=10.0, num_steps=25))
-        _check_opt_restored(_what, (_model, _opt, _bm, _bo, _params, _modes))
+        _check_opt_restored(_what, (_model, _opt, _bm, _bo, _params, _modes, _exp))
         with torch.no_grad():  # the model's restoration is the previous clause's business
             for _p, _v in zip(_model.parameters(), [_bm[n] for n, _ in _model.named_parameters()]):
                 _p.copy_(_v)
