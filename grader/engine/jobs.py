@@ -13,6 +13,8 @@ from pathlib import Path
 
 from nbformat import NotebookNode, from_dict
 
+from grader.engine.sandbox import address_space_limit, gpu_devices
+
 BEGIN_HIDDEN_TESTS = "### BEGIN HIDDEN TESTS"
 
 
@@ -63,7 +65,7 @@ class Job:
 def _process_settings(workdir: str, limits, wipe: list[str], cpu_seconds: int) -> dict:
     """Where a job's child runs and what bounds it, as the zygote reads them."""
     return {"cwd": workdir, "wipe": wipe, "cell_timeout_s": limits.cell_timeout_s,
-            "memory_bytes": limits.address_space_bytes, "cpu_seconds": cpu_seconds,
+            "memory_bytes": address_space_limit(limits, bool(gpu_devices())), "cpu_seconds": cpu_seconds,
             "file_bytes": limits.file_bytes, "threads": 1}
 
 

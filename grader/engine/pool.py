@@ -151,7 +151,7 @@ class Engine:
 
     @property
     def description(self) -> str:
-        return sb.describe(self.sandboxed, sb.cgroups_available())
+        return sb.describe(self.sandboxed, sb.cgroups_available(), bool(sb.gpu_devices()))
 
     def run(self, job: Job) -> Outcome:
         slot = self._free.get()

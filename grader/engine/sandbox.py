@@ -38,7 +38,9 @@ GiB = 1 << 30
 class Limits:
     cell_timeout_s: float = 60
     memory_bytes: int = 4 * GiB  # cgroup memory of one sandbox (its notebook and every process it starts)
-    address_space_bytes: int = 16 * GiB  # rlimit per process; torch alone maps ~4 GiB of address space
+    # rlimit per process; torch alone maps ~4 GiB of address space. Not applied where a GPU is
+    # visible (see address_space_limit).
+    address_space_bytes: int = 16 * GiB
     processes: int = 256
     cpu_seconds: int = 900
     file_bytes: int = 512 << 20
@@ -76,6 +78,21 @@ def _ro_bind_system(args: list[str]) -> None:
             args += ["--ro-bind", top, top]
 
 
+def gpu_devices() -> list[str]:
+    """The NVIDIA device files a sandbox is given (none on a machine without a GPU)."""
+    return sorted(glob.glob("/dev/nvidia*"))
+
+
+def address_space_limit(limits: Limits, gpu_visible: bool) -> int | None:
+    """The per-process address-space rlimit, or None where a GPU is visible.
+
+    Creating a CUDA context reserves virtual address space for the whole device (and more, for
+    unified addressing): under a 16 GiB RLIMIT_AS every CUDA allocation failed with "CUDA error:
+    out of memory" on an H200. There the sandbox's memory is bounded by its cgroup only.
+    """
+    return None if gpu_visible else limits.address_space_bytes
+
+
 def readable_paths() -> list[Path]:
     """Host paths a notebook may read: Python, the environment, the importable course code, data."""
     paths = [Path(sys.base_prefix), Path(sys.prefix), REPO_ROOT / "grader", REPO_ROOT / "courselib",
@@ -96,7 +113,7 @@ def bwrap_command(scratch: Path, tmp_bytes: int) -> list[str]:
         if not any(str(path).startswith(top + "/") for top in ("/usr", "/etc", "/opt")):
             args += ["--ro-bind", str(path), str(path)]
     args += ["--bind", str(scratch), SANDBOX_WORKDIR, "--chdir", SANDBOX_WORKDIR]
-    for device in sorted(glob.glob("/dev/nvidia*")):  # the GPU, where there is one
+    for device in gpu_devices():  # the GPU, where there is one
         args += ["--dev-bind", device, device]
     # The sandbox's own root (where the mount points live) is read-only too: nothing a notebook
     # writes outside its scratch folders can reach the next notebook of this slot.
@@ -188,8 +205,11 @@ def cgroups_available() -> bool:
     return available
 
 
-def describe(sandboxed: bool, cgroup_active: bool) -> str:
+def describe(sandboxed: bool, cgroup_active: bool, gpu_visible: bool = False) -> str:
     if not sandboxed:
         return "NO SANDBOX (--unsafe-no-sandbox): submissions ran with the grader's own rights"
     limits = "cgroup memory and process limits" if cgroup_active else "rlimits (no cgroup available)"
+    if gpu_visible:
+        limits += (", the GPU" if cgroup_active
+                   else ", the GPU (no memory bound: CUDA needs more address space than an rlimit allows)")
     return f"bubblewrap sandbox, no network, read-only system, {limits}"
