@@ -321,6 +321,21 @@ def _run(what, model, loader, accum_steps=1, log=None, scheduler=False, max_norm
 clauses = Clauses(points=4)
 _x, _y = toy_data(22, seed=3)
 _loader = DataLoader(TensorDataset(_x, _y), batch_size=4)   # 6 batches: 4, 4, 4, 4, 4, 2
+_loader16 = DataLoader(TensorDataset(_x[:16], _y[:16]), batch_size=4)   # 4 batches of 4
+
+
+def _clipped_per_batch(model, x, y, groups, max_norm, lr=0.3, momentum=0.9):
+    """The weight when clip_grad_norm_ runs after every backward of a group (groups: lists of (start, end))."""
+    ref = copy.deepcopy(model).cpu()
+    opt = torch.optim.SGD(ref.parameters(), lr=lr, momentum=momentum)
+    for group in groups:
+        opt.zero_grad()
+        n_group = sum(e - s for s, e in group)
+        for start, end in group:
+            (F.cross_entropy(ref(x[start:end]), y[start:end]) * ((end - start) / n_group)).backward()
+            torch.nn.utils.clip_grad_norm_(ref.parameters(), max_norm)
+        opt.step()
+    return params_of(ref)["weight"]
 with clauses.clause("accumulation: one step per group, equal to one large-batch step, groups in the loader's "
                     "order, a partial last group kept (and scaled by its own samples), short batches weighted "
                     "by their samples", points=1):
@@ -366,46 +381,51 @@ with clauses.clause("accumulation: one step per group, equal to one large-batch 
                         f"(22 samples in batches of 4, the last of 2), compared with one SGD step per group on the "
                         f"group's samples at once", atol=1e-5)
 with clauses.clause("gradients zeroed before each group's first backward: stale .grad never reaches a step", points=1):
+    # (equal groups from here on: batches of 4 in groups of 2, so that any weighting of the batches that is
+    # right for equal groups gives the right steps, and only the clause's own requirement is tested)
     _m = toy_model("linear", seed=7)
-    _expected = _groups_step(_m, _x, _y, [(0, 8), (8, 16), (16, 22)], momentum=0.0)
+    _expected = _groups_step(_m, _x, _y, [(0, 8), (8, 16)], momentum=0.0)
     _log = []
     _got, _, _, _log = _run("train_one_epoch(model whose .grad already holds 3.0 everywhere, accum_steps=2)",
-                            Probe(_m, _log), _loader, accum_steps=2, momentum=0.0, dirty_grads=True, log=_log)
+                            Probe(_m, _log), _loader16, accum_steps=2, momentum=0.0, dirty_grads=True, log=_log)
     check_close(params_of(_got.inner)["weight"], _expected["weight"], "weight after an epoch started with stale "
                 "gradients (3.0) in .grad", atol=1e-5,
                 hint="the stale gradient reached the first step: zero the gradients before each group's first "
                      "backward (zero_grad after step leaves the first step unprotected)"
                 if "zero_grad" not in _log[:_log.index("forward") if "forward" in _log else 0] else None)
     _m = toy_model("linear", seed=7)
-    _expected = _groups_step(_m, _x, _y, [(0, 8), (8, 16), (16, 22)], momentum=0.0)
-    _got, _, _, _ = _run("train_one_epoch(accum_steps=2, no momentum)", _m, _loader, accum_steps=2, momentum=0.0)
-    check_close(params_of(_got)["weight"], _expected["weight"], "weight after an epoch of 3 groups (accum_steps=2)",
+    _expected = _groups_step(_m, _x, _y, [(0, 8), (8, 16)], momentum=0.0)
+    _got, _, _, _ = _run("train_one_epoch(accum_steps=2, no momentum)", _m, _loader16, accum_steps=2, momentum=0.0)
+    check_close(params_of(_got)["weight"], _expected["weight"], "weight after an epoch of 2 groups (accum_steps=2)",
                 atol=1e-5, hint=None)
 with clauses.clause("scheduler stepped once per optimizer step, right after it; clipping with clip_grad_norm_ "
                     "before each step", points=1):
     _log = []
     _m = toy_model("linear", seed=8)
-    _expected_w = _groups_step(_m, _x, _y, [(0, 16), (16, 22)], scheduler_halves=True)["weight"]
-    _got, _opt, _, _log = _run("train_one_epoch(6 batches, accum_steps=4, scheduler=LambdaLR)", _m, _loader,
-                               accum_steps=4, scheduler=True, log=_log)
+    _expected_w = _groups_step(_m, _x, _y, [(0, 8), (8, 16)], scheduler_halves=True)["weight"]
+    _got, _opt, _, _log = _run("train_one_epoch(16 samples in 4 batches of 4, accum_steps=2, scheduler=LambdaLR)", _m,
+                               _loader16, accum_steps=2, scheduler=True, log=_log)
     _events = [e for e in _log if e in ("step", "scheduler")]
     check_equal(_events, ["step", "scheduler", "step", "scheduler"], "order of optimizer and scheduler steps with "
-                "6 batches, accum_steps=4",
+                "4 batches, accum_steps=2",
                 mistakes={"the scheduler was stepped after every batch (micro-batch), not once per optimizer step":
-                          lambda ev: ev.count("scheduler") == 6,
+                          lambda ev: ev.count("scheduler") == 4,
                           "the scheduler was stepped before the optimizer step":
                           ["scheduler", "step", "scheduler", "step"]})
     check_close(params_of(_got)["weight"], _expected_w,
                 "weight after 2 steps with a scheduler that halves the lr after each", atol=1e-5)
     for _norm in (0.05, 0.2):
         _m = toy_model("linear", seed=9)
-        _expected_w = _groups_step(_m, _x, _y, [(0, 8), (8, 16), (16, 22)], max_norm=_norm)["weight"]
-        _got, _opt, _, _ = _run(f"train_one_epoch(accum_steps=2, max_grad_norm={_norm})", _m, _loader, accum_steps=2,
-                                max_norm=_norm)
+        _expected_w = _groups_step(_m, _x, _y, [(0, 8), (8, 16)], max_norm=_norm)["weight"]
+        _per_batch = _clipped_per_batch(_m, _x, _y, [[(0, 4), (4, 8)], [(8, 12), (12, 16)]], _norm)
+        _got, _opt, _, _ = _run(f"train_one_epoch(16 samples in batches of 4, accum_steps=2, max_grad_norm={_norm})", _m,
+                                _loader16, accum_steps=2, max_norm=_norm)
         check(max(_opt.grad_norms) <= _norm * (1 + 1e-4), f"with max_grad_norm={_norm} the gradient norms at the "
               f"optimizer steps were {[round(v, 4) for v in _opt.grad_norms]}: each must be at most {_norm}.")
         check_close(params_of(_got)["weight"], _expected_w,
-                    f"weight after an epoch with max_grad_norm={_norm} (accum_steps=2)", atol=1e-5)
+                    f"weight after an epoch with max_grad_norm={_norm} (accum_steps=2)", atol=1e-5,
+                    mistakes={"the gradient was clipped after every backward; clip once per group, after its last "
+                              "backward and before optimizer.step()": _per_batch})
 with clauses.clause("training mode from any start, batches on the model's device, autocast around forward and loss "
                     "only, per-sample mean loss as a float, no graph kept alive", points=1):
     _inner = to_device(toy_model("batchnorm", seed=10)).eval()
@@ -429,6 +449,15 @@ with clauses.clause("training mode from any start, batches on the model's device
     check(all(a and d == torch.bfloat16 for a, d in _seen_loss),
           "with autocast_dtype=torch.bfloat16 loss_fn must also run under the autocast context.")
     check_type(_got, float, "train_one_epoch's return value (with autocast)")
+    _probe16 = Probe(to_device(toy_model("linear", seed=16)))
+    _seen_loss.clear()
+    student_call("train_one_epoch(linear model, autocast_dtype=torch.float16)", train_one_epoch, _probe16,
+                 DataLoader(TensorDataset(_x[:8], _y[:8]), batch_size=4), _loss,
+                 torch.optim.SGD(_probe16.parameters(), lr=0.1), autocast_dtype=torch.float16)
+    check(all(s["autocast"] and s["autocast_dtype"] == torch.float16 for s in _probe16.seen)
+          and all(a and d == torch.float16 for a, d in _seen_loss),
+          "with autocast_dtype=torch.float16 the forward pass and loss_fn must run under torch.autocast(device_type=..., "
+          f"dtype=torch.float16); the autocast dtypes seen were {sorted({str(s['autocast_dtype']) for s in _probe16.seen})}.")
     _probe2 = Probe(to_device(toy_model("linear", seed=11)))
     _student_sees = []
     _opt = torch.optim.SGD(_probe2.parameters(), lr=0.1)
@@ -474,8 +503,8 @@ clauses.verdict()
 # **`evaluate(model, loader, loss_fn, metrics=None)`** measures `model` on every batch of `loader` and
 # returns a `dict`.
 #
-# - `loader` yields `(x, y)` batches (on the CPU), of unequal sizes possibly; move both to the device of the
-#   model's first parameter. `loss_fn(outputs, y)` and each metric `fn(outputs, y)` of the dict `metrics`
+# - `loader` yields `(x, y)` batches (on the CPU), at least one, of unequal sizes possibly; move both to the
+#   device of the model's first parameter. `loss_fn(outputs, y)` and each metric `fn(outputs, y)` of the dict `metrics`
 #   (`name -> fn`; `None` means no metrics) return the **mean over the batch** (a 0-dim tensor or a number).
 # - The result: `{"loss": ..., <name>: ... for each metric, in the order of metrics}`, every value a Python
 #   `float`: the **per-sample** average over the whole loader, each batch's value weighted by its number of
@@ -546,7 +575,10 @@ with clauses.clause("per-sample averages of the loss and every metric over unequ
         _out = _cpu(_x)
     _metrics = {"acc": accuracy, "first_logit": lambda o, y: o[:, 0].mean().item(), "zero": lambda o, y: 0}
     _got = student_call("evaluate(BatchNorm model, 11 samples in batches of 4, 4, 3, metrics={'acc', 'first_logit', "
-                        "'zero'})", evaluate, _m, _loader, F.cross_entropy, _metrics)
+                        "'zero'})", evaluate, _m, _loader, F.cross_entropy, _metrics,
+                        known_errors={"object has no attribute 'item'": ".item() was called on a Python number: a metric "
+                                      "may return a number (here 'first_logit' returns a float and 'zero' an int); "
+                                      "float(value) converts a 0-dim tensor and a number alike"})
     check_type(_got, dict, "evaluate's result")
     check_equal(list(_got), ["loss", "acc", "first_logit", "zero"], "evaluate's keys, in order")
     for _k, _v in _got.items():
@@ -624,7 +656,8 @@ clauses.verdict()
 #    the checkpoint is saved as `checkpoint_dir/"best.pt"`; otherwise the count grows by 1;
 # 5. the checkpoint is saved as `checkpoint_dir/"last.pt"` (every epoch, after `best.pt`);
 # 6. **early stopping**: when `patience` is not `None` and the count of epochs without improvement has
-#    reached `patience`, no further epoch runs.
+#    reached `patience`, no further epoch runs. (`patience` is `None` or an `int` ≥ 1. The count is checked
+#    before every epoch, the first epoch of a resumed run included.)
 #
 # **A checkpoint** is one `torch.save`d `dict` with exactly these keys, taken at the moment it is saved:
 # `"model"`: `model.state_dict()`; `"optimizer"`: `optimizer.state_dict()`; `"scheduler"`:
@@ -750,15 +783,27 @@ def _ref_evaluate(model, loader, loss_fn, metrics=None):
 class _StandIns:
     """Correct train_one_epoch and evaluate (or a scripted evaluate) in place of the notebook's."""
 
-    def __init__(self, evaluate=None):
-        self.evaluate = evaluate or _ref_evaluate
+    def __init__(self, evaluate=None, train=None):
+        self.evaluate, self.train = evaluate or _ref_evaluate, train or _ref_train
 
     def __enter__(self):
         self.saved = {k: NOTEBOOK.get(k) for k in ("train_one_epoch", "evaluate")}
-        NOTEBOOK["train_one_epoch"], NOTEBOOK["evaluate"] = _ref_train, self.evaluate
+        NOTEBOOK["train_one_epoch"], NOTEBOOK["evaluate"] = self.train, self.evaluate
 
     def __exit__(self, *exc):
         NOTEBOOK.update(self.saved)
+
+
+def _epochs_run(vals, mode, patience=2, strict=True, flip=False, reset=True):
+    """How many epochs run with these scripted monitored values (and, with the flags, a mistake made)."""
+    best, bad = None, 0
+    for i, v in enumerate(vals):
+        if bad >= patience:
+            return i
+        lower = (mode == "min") != flip
+        better = best is None or (v < best if lower else v > best) or (not strict and v == best)
+        best, bad = (v, 0 if reset else bad) if better else (best, bad + 1)
+    return len(vals)
 
 
 def _scripted(values, snapshots):
@@ -879,6 +924,7 @@ with _StandIns():
         for _mode, _monitor, _vals, _n_run, _best_i in (
                 ("max", "valid_acc", [0.5, 0.7, 0.6, 0.7, 0.9, 0.95], 4, 1),
                 ("min", "valid_loss", [2.0, 1.5, 1.6, 1.4, 1.45, 1.41, 1.0], 6, 3),
+                ("min", "valid_loss", [2.0, 1.5, 1.5, 1.6, 1.0], 4, 1),
                 ("min", "valid_loss", [3.0, 2.0, 1.0], 3, 2)):
             _snaps = []
             _script = [{"loss": v, "acc": 1 - v} if _mode == "min" else {"loss": 1 - v, "acc": v} for v in _vals]
@@ -887,16 +933,49 @@ with _StandIns():
                 _m, _, _, _h = _fit(f"fit(monitor={_monitor!r}, mode={_mode!r}, patience=2) with validation values "
                                     f"{_vals} scripted per epoch", _folder, len(_vals), monitor=_monitor, mode=_mode,
                                     patience=2)
+            _variants = {"an equal value was counted as an improvement (it must be strictly better)":
+                         _epochs_run(_vals, _mode, strict=False),
+                         "early stopping compared in the wrong direction (mode ignored)": _epochs_run(_vals, _mode, flip=True),
+                         "the count of epochs without improvement was not reset to 0 on improvement":
+                         _epochs_run(_vals, _mode, reset=False)}
             check_equal(len(_h), _n_run, f"epochs run with mode={_mode!r}, patience=2 and {_monitor} = {_vals}",
-                        mistakes={"an equal value was counted as an improvement (it must be strictly better)":
-                                  len(_vals) if _n_run == 4 else -1,
-                                  "early stopping compared in the wrong direction (mode ignored)": 3 if _n_run != 3 else -1})
-            _same_tensors(params_of(_m), _snaps[_best_i],
-                          f"the model's weights on return (those of epoch {_best_i}, the best {_monitor})")
+                        mistakes={k: v for k, v in _variants.items() if v != _n_run
+                                  and list(_variants.values()).count(v) == 1})
             _best = _load(_folder / "best.pt", "best.pt")
             check_equal(_best["epoch"], _best_i + 1, f"best.pt['epoch'] with {_monitor} = {_vals[:_n_run]}")
             check_close(_best["best"], _vals[_best_i], "best.pt['best']", atol=1e-9)
             check_equal(_load(_folder / "last.pt", "last.pt")["epoch"], _n_run, "last.pt['epoch'] after early stopping")
+            _what = f"the model's weights on return (those of epoch {_best_i}, the best {_monitor})"
+            if _best_i != _n_run - 1 and all(torch.equal(v, _snaps[-1][k]) for k, v in params_of(_m).items()):
+                fail(f"{_what}: the model holds the weights of the last epoch ({_n_run - 1}).",
+                     hint="on return, load best.pt's 'model' into the model (model.load_state_dict)")
+            _same_tensors(params_of(_m), _snaps[_best_i], _what)
+        # a run that had stopped early, resumed with the same arguments, trains no further
+        _snaps, _trained = [], []
+
+        def _counting_train(*args, **kwargs):
+            _trained.append(1)
+            return _ref_train(*args, **kwargs)
+        _vals = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        _folder = Path(tempfile.mkdtemp())
+        with _StandIns(_scripted([{"loss": v, "acc": 0.5} for v in _vals], _snaps)):
+            _fit("fit(epochs=6, patience=1) with valid_loss = 1.0, 2.0, ... scripted per epoch", _folder, 6, patience=1)
+        _first_hist = _load(_folder / "last.pt", "last.pt after early stopping")["history"]
+        _last_bytes, _best = (_folder / "last.pt").read_bytes(), _load(_folder / "best.pt", "best.pt")
+        _trained.clear()
+        with _StandIns(_scripted([{"loss": v, "acc": 0.5} for v in _vals[len(_first_hist):]], []), _counting_train):
+            _m, _, _, _h = _fit("fit(epochs=6, patience=1, resume=True) from the last.pt of that run, which stopped "
+                                "early after 2 epochs", _folder, 6, resume=True, patience=1)
+        check_equal(len(_trained), 0, "epochs trained by fit(resume=True, patience=1) when the run in last.pt had "
+                    "already stopped early (it must train no further)",
+                    hint="the early-stopping check runs only after an epoch; a resumed run that had already stopped "
+                         "early must stop before training: check the count before each epoch" if len(_trained) == 1
+                    else None)
+        check_equal(len(_h) if isinstance(_h, list) else _h, len(_first_hist), "rows in the history returned by that "
+                    "resumed fit (those of last.pt, none new)")
+        check((_folder / "last.pt").read_bytes() == _last_bytes, "that resumed fit rewrote last.pt: a run that had "
+              "already stopped early trains no further (and saves nothing new).")
+        _same_tensors(params_of(_m), _best["model"], "the model on return from that resumed fit (best.pt's weights)")
     with clauses.clause("resume: continues bit-identically from last.pt (weights, optimizer, scheduler, history, "
                         "checkpoints), with a shuffling loader and dropout", points=2):
         _full = Path(tempfile.mkdtemp())
@@ -913,7 +992,16 @@ with _StandIns():
         check_equal(_lastB["epoch"], 4, "resumed last.pt['epoch'] (the resumed run must go on to epoch 4)")
         check_equal(len(_hB), 4, "rows in the history returned by the resumed fit (2 restored + 2 new)",
                     mistakes={"the history from the checkpoint was not restored": 2})
-        for _k in ("model", "optimizer", "scheduler", "history", "best", "bad_epochs", "rng"):
+        # the scheduler's and the random state first, so that the message names the state that was not restored
+        _steps = _lastA["scheduler"]["last_epoch"] // 2  # scheduler steps in each half of the run
+        check_equal(_lastB["scheduler"]["last_epoch"], _lastA["scheduler"]["last_epoch"], "resumed "
+                    "last.pt['scheduler']['last_epoch'] vs uninterrupted (the scheduler's step count)",
+                    mistakes={"the resumed scheduler counts only the steps of the resumed epochs: load its state from "
+                              "last.pt on resume (scheduler.load_state_dict)": _steps})
+        _same_tensors(_lastB["rng"], _lastA["rng"], "resumed last.pt['rng'] vs uninterrupted last.pt['rng'] (the random "
+                      "state must be restored on resume and saved when last.pt is written, so that the resumed "
+                      "epochs draw the same shuffles and dropout masks)")
+        for _k in ("scheduler", "model", "optimizer", "history", "best", "bad_epochs"):
             _same_tensors(_lastB[_k], _lastA[_k], f"resumed last.pt[{_k!r}] vs uninterrupted last.pt[{_k!r}]")
         _same_tensors(_hB, _hA, "the resumed run's history vs the uninterrupted run's")
         _same_tensors(params_of(_model), params_of(_mA), "the model on return, resumed vs uninterrupted")
@@ -942,7 +1030,8 @@ clauses.verdict()
 #   class names. The label of row `i` is `classes[j]` for the `j` of its largest probability (on ties, the
 #   first such `j`, as `torch.argmax` gives).
 # - The file is UTF-8 text: the header line `id,label`, then one line `<id>,<label>` per sample, in the order
-#   given, with `str(id)` and the class name as they are (no quotes, no index column, no spaces). **Every** line,
+#   given, with `str(id)` and the class name as they are (no quotes, no index column, no spaces; ids and class
+#   names contain no comma, quote or line break). **Every** line,
 #   the last included, ends with `"\n"` (not `"\r\n"`, which is the `csv` module's default line ending).
 
 # %% [answer id=predict]
@@ -1035,7 +1124,11 @@ with clauses.clause("predict: float32 CPU probabilities in dataset order, eval m
         check(all(s["inference"] for s in _probe.seen) and len(_probe.seen) == 5,
               "predict must run the model under torch.inference_mode(), once per batch (5 batches of 5, 5, 5, 5, 3).")
         check_equal([mod.training for mod in _m.modules()], _modes, f"the modules' training flags after predict "
-                    f"(model in {_start} mode)")
+                    f"(model in {_start} mode)",
+                    mistakes={"predict left the model in eval mode: give every module back the mode it had":
+                              [False] * len(_modes) if any(_modes) else None,
+                              "predict put the model back with model.train(): give every module back the mode it had":
+                              [True] * len(_modes) if not all(_modes) else None})
     _m16 = to_device(toy_model("linear", seed=43)).to(torch.float64)
     _got = student_call("predict(float64 model, float64 inputs)", predict, _m16, TensorDataset(_x.double()))
     check(_got.dtype == torch.float32, f"predict must return float32 probabilities, got {_got.dtype}.")
@@ -1098,7 +1191,9 @@ clauses.verdict()
 #     skipped (no `after_batch`, no `after_epoch` for the interrupted ones, no further phase), `after_fit` **still
 #     runs**, and `fit` returns normally. Raised in `after_fit`: the rest of `after_fit` is skipped and `fit`
 #     returns normally.
-#   - Any other exception propagates out of `fit` (after the `fit` callbacks are removed).
+#   - Any other exception propagates out of `fit` (after the `fit` callbacks are removed). So does a cancel
+#     exception raised where its rule above does not list it (`CancelBatchException` in `before_fit`,
+#     `before_epoch`, `after_epoch` or `after_fit`; `CancelEpochException` in `before_fit` or `after_fit`).
 # - `fit` returns `None`.
 
 # %% [answer id=learner]
@@ -1108,11 +1203,11 @@ class Learner:
         self.model, self.train_loader, self.valid_loader = model, train_loader, valid_loader
         self.loss_fn, self.opt, self.cbs = loss_fn, opt, list(cbs)
 
+    EVENTS = ("before_fit", "before_epoch", "before_batch", "after_batch", "after_epoch", "after_fit")
+
     def callback(self, name):
-        for cb in sorted(self.cbs, key=lambda cb: cb.order):
-            method = getattr(cb, name, None)
-            if method is not None:
-                method(self)
+        for method in self._methods[name]:
+            method(self)
 
     def _with_events(self, name, body, cancel):
         try:
@@ -1165,6 +1260,11 @@ class Learner:
         self.n_epochs, self.train, self.valid = n_epochs, train, valid
         added = list(cbs)
         self.cbs.extend(added)
+        # each event's bound methods, in increasing order (sorted is stable: ties keep the order given),
+        # looked up once per fit rather than at every event
+        ordered = sorted(self.cbs, key=lambda cb: cb.order)
+        self._methods = {name: [m for m in (getattr(cb, name, None) for cb in ordered) if m is not None]
+                         for name in self.EVENTS}
         try:
             self._with_events("fit", self._epochs, CancelFitException)
         finally:
@@ -1353,6 +1453,21 @@ def _trace(cls, n_train=7, n_valid=5, epochs=2, cbs=(), fit_cbs=(), loss_raise=N
     return log, learn
 
 
+def _must_propagate(exc, event):
+    """fit must let ``exc`` raised in ``event`` (a point its rule does not list) propagate."""
+    try:
+        _trace(Learner, cbs=("rec",), fit_cbs=(_Raise(event, exc, 0),))
+    except exc:
+        return
+    except CheckFailed:
+        raise
+    except Exception as error:
+        fail(f"fit(2) with {exc.__name__} raised in the first {event} raised {type(error).__name__} instead: a cancel "
+             f"exception raised where its rule does not list it propagates out of fit.")
+    fail(f"fit(2) with {exc.__name__} raised in the first {event} returned normally: a cancel exception raised where "
+         f"its rule does not list it ({exc.__name__} in {event}) propagates out of fit.")
+
+
 def _events(log):
     return [e[0] + (f"(e{e[1]},{'train' if e[2] else 'valid'},i{e[3]})" if e[3] is not None else
                     f"(e{e[1]},{'train' if e[2] else 'valid'})" if e[2] is not None else "") for e in log]
@@ -1365,7 +1480,8 @@ def _compare_trace(what, **kwargs):
     except CheckFailed:
         raise
     except Exception as error:
-        fail(f"{what}: fit raised {type(error).__name__}: {error}; the exception must be caught by the learner.")
+        fail(f"{what}: fit raised {type(error).__name__}{f': {error}' if str(error) else ''}; the exception must be "
+             f"caught by the learner.")
     got, exp = _events(got_log), _events(exp_log)
     if got != exp:
         i = next((k for k, (a, b) in enumerate(zip(got, exp)) if a != b), min(len(got), len(exp)))
@@ -1406,7 +1522,11 @@ with clauses.clause("the events of fit, phases, learn.epoch / training / iter / 
     _learn = Learner(_m, toy_loader(7, 3, seed=55), toy_loader(4, 3, seed=56), F.cross_entropy,
                      torch.optim.SGD(_m.parameters(), lr=0.1), cbs=[_look])
     check_equal(list(_learn.cbs) if isinstance(_learn.cbs, list) else None, [_look], "learn.cbs (a list)")
-    _ret = student_call("Learner(dropout model in eval mode, ...).fit(1)", _learn.fit, 1)
+    _ret = student_call("Learner(dropout model in eval mode, ...).fit(1)", _learn.fit, 1,
+                        known_errors={"object has no attribute 'preds'": "learn.preds was read in before_batch before "
+                                      "any step: set learn.preds = learn.loss = None before before_batch",
+                                      "object has no attribute 'loss'": "learn.loss was read in before_batch before any "
+                                      "step: set learn.preds = learn.loss = None before before_batch"})
     check(_ret is None, f"fit must return None, got {describe(_ret)}.")
     for _event, _training, _mode, _grad, _ok1, _ok2, _n in _look.seen:
         _phase = "training" if _training else "validation"
@@ -1460,7 +1580,9 @@ with clauses.clause("callbacks run in increasing order, ties in the order given 
                 mistakes={"callbacks ran in the order given, not sorted by order":
                           ["a:before_fit", "b:before_fit", "c:before_fit", "d:before_fit"],
                           "callbacks ran in decreasing order": ["a:before_fit", "c:before_fit", "d:before_fit",
-                                                                "b:before_fit"]})
+                                                                "b:before_fit"],
+                          "on equal order, the callbacks passed to fit ran before learn.cbs (learn.cbs come first)":
+                          ["b:before_fit", "d:before_fit", "c:before_fit", "a:before_fit"]})
     check_equal([e[0] for e in _log[-4:]], ["b:after_fit", "d:after_fit", "a:after_fit", "c:after_fit"],
                 "the order of after_fit")
     check_equal(list(_learn.cbs), [_a, _b], "learn.cbs after fit(cbs=[...]) returned")
@@ -1474,7 +1596,12 @@ with clauses.clause("callbacks run in increasing order, ties in the order given 
         fail("fit must let a ValueError raised by a callback propagate.")
     except ValueError:
         pass
-    check_equal(list(_learn.cbs), [_a, _b], "learn.cbs after fit(cbs=[a callback raising ValueError]) raised")
+    _names = lambda cbs: f"{len(cbs)} ({', '.join(type(cb).__name__ for cb in cbs)})"
+    check(list(_learn.cbs) == [_a, _b], f"learn.cbs after fit(cbs=[a _Boom callback raising ValueError]) raised: expected "
+          f"the learner's own 2 callbacks (_Rec, _Rec), got {_names(list(_learn.cbs))}.",
+          hint="the callbacks passed to fit stayed in learn.cbs when fit raised: remove them in a finally: block"
+          if list(_learn.cbs)[:2] == [_a, _b] and len(_learn.cbs) == 3 and type(_learn.cbs[2]).__name__ == "_Boom"
+          else None)
 with clauses.clause("CancelBatchException: after_batch still runs, the phase goes on; raised in after_batch the phase "
                     "goes on", points=1):
     for _event, _at in (("before_batch", 1), ("before_batch", 3), ("after_batch", 0), ("after_batch", 4)):
@@ -1484,6 +1611,8 @@ with clauses.clause("CancelBatchException: after_batch still runs, the phase goe
                        cbs=("rec",), fit_cbs=(_Raise(_event, CancelBatchException, _at, order=-1),))
     _compare_trace("fit(2) with CancelBatchException raised by loss_fn at its 2nd call", cbs=("rec",),
                    loss_raise=(CancelBatchException, 1))
+    for _event in ("before_epoch", "after_epoch"):
+        _must_propagate(CancelBatchException, _event)
 with clauses.clause("CancelEpochException: after_epoch still runs, fit goes on with the next phase", points=1):
     for _event, _at in (("before_epoch", 0), ("before_epoch", 1), ("before_batch", 1), ("after_batch", 2),
                         ("after_batch", 3), ("after_epoch", 0)):
@@ -1492,6 +1621,8 @@ with clauses.clause("CancelEpochException: after_epoch still runs, fit goes on w
                            f"{_order})", cbs=("rec",), fit_cbs=(_Raise(_event, CancelEpochException, _at, order=_order),))
     _compare_trace("fit(2) with CancelEpochException raised by loss_fn at its 4th call", cbs=("rec",),
                    loss_raise=(CancelEpochException, 3))
+    for _event in ("before_fit", "after_fit"):
+        _must_propagate(CancelEpochException, _event)
 with clauses.clause("CancelFitException: after_fit still runs, fit returns normally", points=1):
     for _event, _at in (("before_fit", 0), ("before_epoch", 1), ("before_batch", 2), ("after_batch", 4),
                         ("after_epoch", 0), ("after_epoch", 2), ("after_fit", 0)):
@@ -1524,16 +1655,17 @@ clauses.verdict()
 # lists, empty at construction. `before_fit` saves deep copies of `learn.model.state_dict()` and
 # `learn.opt.state_dict()`. `before_epoch` of a validation phase raises `CancelEpochException` (the finder never
 # validates). `before_batch` of a training batch sets the learning rate of **every** parameter group to
-# `start_lr × (end_lr / start_lr) ** (i / (num_iter − 1))`, where `i` is the number of training batches recorded
-# so far. `after_batch` of a training batch with a loss appends that learning rate to `lrs` and `loss.item()` to
-# `losses`, then raises `CancelFitException` when `num_iter` losses are recorded, or the loss is not finite, or
+# `start_lr × (end_lr / start_lr) ** (i / (num_iter − 1))`, where `i` is the number of losses recorded so far
+# (`len(self.losses)`: a training batch cancelled before its loss does not count; `num_iter` ≥ 2).
+# `after_batch` of a training batch with a loss appends the learning rate this callback set in `before_batch`
+# (even if another callback has changed the optimizer's lr since) to `lrs` and `loss.item()` to `losses`, then raises `CancelFitException` when `num_iter` losses are recorded, or the loss is not finite, or
 # it exceeds `div ×` the smallest loss recorded. `after_fit` **restores** the model's and the optimizer's states
 # saved in `before_fit` (`load_state_dict`), so finding a learning rate leaves no trace.
 #
 # **`OneCycleCallback(max_lr, pct_start=0.3)`** — `before_fit` creates `self.scheduler =
 # torch.optim.lr_scheduler.OneCycleLR(learn.opt, max_lr=max_lr, total_steps=learn.n_epochs ×
-# len(learn.train_loader), pct_start=pct_start)`; `after_batch` of a **training** batch calls
-# `self.scheduler.step()`.
+# len(learn.train_loader), pct_start=pct_start)`; `after_batch` of **every training** batch (one cancelled
+# before its step included) calls `self.scheduler.step()`.
 #
 # **`ActivationStatsCallback(modules)`** — `modules`: a list of modules of the model. `self.means` and
 # `self.stds`: one empty list per module, made at construction. `before_fit` registers a forward hook on each
@@ -1798,7 +1930,24 @@ with clauses.clause("MetricsCallback: per-sample means per phase, rows and keys 
                     mistakes={"the metric is a mean of batch means; weight each batch by len(y)":
                               sum(p[3] for p in _kept) / len(_kept)})
         check_close(_row["one"], 1.0, f"{_what}: a metric that is always 1.0", atol=1e-9)
-        check_type(_row["loss"], float, f"{_what}: loss")
+        for _k in ("loss", "acc", "one"):
+            check_type(_row[_k], float, f"{_what}: {_k}")
+
+    class _CancelValid(Callback):
+        def before_epoch(self, learn):
+            if not learn.training:
+                raise CancelEpochException()
+
+    for _cancel, _kept_phase, _story in ((_CancelValid(), "train", "CancelEpochException in every validation "
+                                          "before_epoch"),
+                                         (_CancelAt({0, 1, 2}), "valid", "CancelBatchException in the before_batch of "
+                                          "every training batch")):
+        _cb = MetricsCallback({"acc": accuracy})
+        student_call(f"fit(2) with MetricsCallback and {_story}", _learner(to_device(toy_model("linear", seed=68)),
+                     [_cb, _cancel]).fit, 2)
+        check_equal([(r.get("epoch"), r.get("phase")) for r in _cb.history], [(0, _kept_phase), (1, _kept_phase)],
+                    f"(epoch, phase) of MetricsCallback's rows after fit(2) with {_story} (a phase in which no batch "
+                    f"was counted appends no row)")
 with clauses.clause("DeviceCallback: order -10, the model and every batch tensor moved to the device", points=1):
     _cb = student_call("DeviceCallback(grading device)", DeviceCallback, grading_device())
     check_equal(_cb.order, -10, "DeviceCallback.order")
@@ -1844,7 +1993,9 @@ with clauses.clause("LRFinderCallback: geometric lrs on every group, losses reco
           "validation phase).")
     check_equal(len(_finder.losses), 7, "losses recorded with num_iter=7 over 5 epochs of 3 batches")
     check_close(torch.tensor(_finder.lrs, dtype=torch.float64), torch.tensor(_expected, dtype=torch.float64),
-                "LRFinderCallback.lrs (start_lr=1e-4, end_lr=1, num_iter=7)", rtol=1e-6, atol=0)
+                "LRFinderCallback.lrs (start_lr=1e-4, end_lr=1, num_iter=7)", rtol=1e-6, atol=0,
+                mistakes={"i is learn.iter (it restarts every epoch); i is the number of losses recorded so far":
+                          torch.tensor([1e-4 * (1.0 / 1e-4) ** ((i % 3) / 6) for i in range(7)], dtype=torch.float64)})
     check(all(lrs == [lr, lr] for (_, lrs), lr in zip(_seen, _expected)), "before_batch must set the lr of every "
           "parameter group (two groups here).")
     _same = all(torch.equal(v, _before[k]) for k, v in params_of(_m).items())
@@ -1857,7 +2008,7 @@ with clauses.clause("LRFinderCallback: geometric lrs on every group, losses reco
         "momentum buffers) in after_fit.")
     # divergence: a loss above div x the smallest ends the search at once
     _finder = LRFinderCallback(1e-3, 1e3, 100, div=2.0)
-    _losses = iter([1.0, 0.8, 1.5, 1.7, 1.61, 5.0, 1.0, 1.0])
+    _losses = iter([1.0, 0.8, 1.5, 1.6, 1.7, 1.61, 5.0, 1.0, 1.0])
 
     class _FakeLoss(Callback):
         order = -1
@@ -1873,9 +2024,33 @@ with clauses.clause("LRFinderCallback: geometric lrs on every group, losses reco
     _m = to_device(toy_model("linear"))
     _RefLearner(_m, toy_loader(40, 4), toy_loader(8, 4), _loss_fn, torch.optim.SGD(_m.parameters(), lr=0.1),
                 cbs=[_finder]).fit(1)
-    check_equal([round(v, 4) for v in _finder.losses], [1.0, 0.8, 1.5, 1.7],
-                "the losses recorded by LRFinderCallback(div=2.0) with batch losses 1.0, 0.8, 1.5, 1.7, ...: it stops "
-                "once a loss exceeds 2 x the smallest (0.8)")
+    check_equal([round(v, 4) for v in _finder.losses], [1.0, 0.8, 1.5, 1.6, 1.7],
+                "the losses recorded by LRFinderCallback(div=2.0) with batch losses 1.0, 0.8, 1.5, 1.6, 1.7, ...: it "
+                "stops once a loss exceeds 2 x the smallest (0.8); 1.6 = 2 x 0.8 does not exceed it",
+                mistakes={"the finder stopped at a loss equal to div x the smallest; it stops only when the loss "
+                          "exceeds it (>)": [1.0, 0.8, 1.5, 1.6]})
+    # the defaults (start_lr=1e-6, end_lr=10, num_iter=100, div=4), a training batch cancelled before its loss,
+    # and the lr recorded is the one set in before_batch (another callback changes the lr after the step)
+    _losses = iter([1.0, 2.0, 3.0, 4.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+
+    class _LrAfter(Callback):
+        order = -1
+
+        def after_batch(self, learn):
+            for _g in learn.opt.param_groups:
+                _g["lr"] = 123.0
+    _finder = student_call("LRFinderCallback()", LRFinderCallback)
+    _m = to_device(toy_model("linear"))
+    _RefLearner(_m, toy_loader(40, 4), toy_loader(8, 4), lambda p, y: F.cross_entropy(p, y) * 0 + next(_losses),
+                torch.optim.SGD(_m.parameters(), lr=0.1), cbs=[_finder, _CancelAt({1}), _LrAfter()]).fit(1)
+    check_equal([round(v, 4) for v in _finder.losses], [1.0, 2.0, 3.0, 4.5],
+                "the losses recorded by LRFinderCallback() (div=4 by default) with batch losses 1.0, 2.0, 3.0, 4.5, "
+                "1.0, ... and the 2nd training batch cancelled before its loss")
+    check_close(torch.tensor(_finder.lrs, dtype=torch.float64),
+                torch.tensor([1e-6 * (10.0 / 1e-6) ** (i / 99) for i in range(4)], dtype=torch.float64),
+                "LRFinderCallback().lrs (defaults start_lr=1e-6, end_lr=10, num_iter=100; i counts the recorded "
+                "losses, so a cancelled batch does not advance it; each lr is the one set in before_batch)",
+                rtol=1e-6, atol=0)
 with clauses.clause("OneCycleCallback: torch's OneCycleLR over n_epochs x len(train_loader) steps, stepped after each "
                     "training batch only", points=1):
     _m = to_device(toy_model("linear", seed=67))
@@ -1897,26 +2072,43 @@ with clauses.clause("OneCycleCallback: torch's OneCycleLR over n_epochs x len(tr
     for _e in range(3):
         for _b in range(3):
             _expected.append((True, _ro.param_groups[0]["lr"], _ro.param_groups[0]["momentum"]))
-            _rs.step()
+            _ro.step(); _rs.step()
         _expected += [(False, _ro.param_groups[0]["lr"], _ro.param_groups[0]["momentum"])] * 2
     check_equal(len(_seen), len(_expected), "number of batches seen")
     for _i, (_g, _e) in enumerate(zip(_seen, _expected)):
         check_close(_g[1], _e[1], f"the lr before batch {_i} of fit(3) ({'training' if _e[0] else 'validation'}) with "
                     f"OneCycleCallback(0.4, pct_start=0.25), 3 training batches per epoch", rtol=1e-6, atol=1e-12)
         check_close(_g[2], _e[2], f"the momentum before batch {_i} (OneCycleLR cycles it)", rtol=1e-6, atol=1e-12)
+    _cb = student_call("OneCycleCallback(max_lr=0.4)", OneCycleCallback, 0.4)
+    _seen.clear()
+    _m = to_device(toy_model("linear", seed=67))
+    _RefLearner(_m, toy_loader(10, 4), toy_loader(8, 4), F.cross_entropy, torch.optim.SGD(_m.parameters(), lr=0.1,
+                momentum=0.9), cbs=[_cb, _Lr(), _CancelAt({1})]).fit(2, valid=False)
+    _ro = torch.optim.SGD(toy_model("linear").parameters(), lr=0.1, momentum=0.9)
+    _rs = torch.optim.lr_scheduler.OneCycleLR(_ro, max_lr=0.4, total_steps=6, pct_start=0.3)
+    _ref_lrs = []
+    for _k in range(6):
+        _ref_lrs.append(_ro.param_groups[0]["lr"])
+        _ro.step(); _rs.step()
+    check_equal(len(_seen), 4, "training batches not cancelled in fit(2) (3 per epoch, the 2nd cancelled)")
+    for _k, _g in zip((0, 2, 3, 5), _seen):
+        check_close(_g[1], _ref_lrs[_k], f"the lr before training batch {_k % 3} of epoch {_k // 3} of fit(2) with "
+                    f"OneCycleCallback(0.4) (pct_start=0.3 by default; the 2nd batch of each epoch cancelled in "
+                    f"before_batch, which still steps the scheduler)", rtol=1e-6, atol=1e-12)
 with clauses.clause("ActivationStatsCallback: mean and unbiased std per module per training batch, nothing in "
                     "validation, hooks removed after fit (also after a cancelled fit)", points=1):
     _m = to_device(nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3)))
     _cb = student_call("ActivationStatsCallback([model[0], model[2]])", ActivationStatsCallback, [_m[0], _m[2]])
     check_equal(_cb.means, [[], []], "ActivationStatsCallback(...).means at construction")
-    _stats = {0: [], 2: []}
+    _stats, _biased = {0: [], 2: []}, {0: [], 2: []}
 
     class _Out(Callback):
         order = 50
 
         def before_fit(self, learn):
-            self.hs = [_m[k].register_forward_hook(lambda mod, i, o, k=k: _stats[k].append(
-                (learn.training, o.detach().mean().item(), o.detach().std().item()))) for k in (0, 2)]
+            self.hs = [_m[k].register_forward_hook(lambda mod, i, o, k=k: (_stats[k].append(
+                (learn.training, o.detach().mean().item(), o.detach().std().item())), _biased[k].append(
+                (learn.training, o.detach().std(unbiased=False).item())), None)[-1]) for k in (0, 2)]
 
         def after_fit(self, learn):
             for h in self.hs:
@@ -1926,12 +2118,16 @@ with clauses.clause("ActivationStatsCallback: mean and unbiased std per module p
     _l.fit(2)
     for _j, _k in enumerate((0, 2)):
         _train = [s for s in _stats[_k] if s[0]]
+        for _name, _vals in (("means", _cb.means[_j]), ("stds", _cb.stds[_j])):
+            check(all(type(_v) is float for _v in _vals), f"ActivationStatsCallback.{_name}[{_j}] must hold Python "
+                  f"floats (.item()), got {sorted({type(_v).__name__ for _v in _vals})}.")
         check_close(torch.tensor(_cb.means[_j], dtype=torch.float64), torch.tensor([s[1] for s in _train], dtype=torch.float64),
                     f"ActivationStatsCallback.means[{_j}] after fit(2) (3 training batches per epoch, validation not "
                     f"recorded)", atol=1e-6)
         check_close(torch.tensor(_cb.stds[_j], dtype=torch.float64), torch.tensor([s[2] for s in _train], dtype=torch.float64),
                     f"ActivationStatsCallback.stds[{_j}] (unbiased std)", atol=1e-6,
-                    mistakes={"the std is biased (unbiased=False); use torch's default": lambda t: t.shape == (6,)})
+                    mistakes={"the std is biased (unbiased=False); use torch's default":
+                              torch.tensor([s[1] for s in _biased[_k] if s[0]], dtype=torch.float64)})
     check(not _m[0]._forward_hooks and not _m[2]._forward_hooks, "ActivationStatsCallback must remove its hooks in after_fit.")
     _cb2 = ActivationStatsCallback([_m[0]])
     _RefLearner(_m, toy_loader(8, 4), toy_loader(4, 4), F.cross_entropy, torch.optim.SGD(_m.parameters(), lr=0.1),

@@ -61,7 +61,7 @@ BANK = [
                                        "model.parameters(), max_grad_norm)\n", ""),
                                Replace(_SCALE, _SCALE + "            if max_grad_norm is not None:\n                "
                                        "torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)\n")]},
-          message="max_grad_norm=", fails=("test_train_one_epoch_hidden",)),
+          message="the gradient was clipped after every backward", fails=("test_train_one_epoch_hidden",)),
     Wrong("autocast_forward_only", "runs only the model under autocast, not the loss",
           {"train_one_epoch": Replace("                with torch.autocast(device_type=device.type, dtype=autocast_dtype):\n"
                                       "                    loss = loss_fn(model(x), y)\n",
@@ -91,6 +91,10 @@ BANK = [
                                 "                    totals[name] += float(fn(outputs, y))\n"),
                         Replace("                count += n\n", "                count += 1\n")]},
           message="the loss is a mean of batch means", fails=("test_evaluate", "test_evaluate_hidden")),
+    Wrong("eval_metric_item", "calls .item() on every metric's value (a metric may return a number)",
+          {"evaluate": Replace("                    totals[name] += float(fn(outputs, y)) * n\n",
+                               "                    totals[name] += fn(outputs, y).item() * n\n")},
+          message=".item() was called on a Python number", fails=("test_evaluate_hidden",)),
     # ---- Part 3: fit ---------------------------------------------------------------------------
     Wrong("ckpt_without_optimizer", "saves only the model, epoch and history in the checkpoint",
           {"fit": Replace('        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),\n',
@@ -102,7 +106,20 @@ BANK = [
           message="the checkpoint lacks the random state", fails=("test_fit", "test_fit_hidden")),
     Wrong("resume_without_rng", "saves the random state but does not restore it on resume",
           {"fit": Replace('        torch.set_rng_state(state["rng"])\n', "")},
-          message="resumed last.pt['model'] vs uninterrupted", fails=("test_fit_hidden",)),
+          message="resumed last.pt['rng'] vs uninterrupted", fails=("test_fit_hidden",)),
+    Wrong("resume_without_scheduler", "does not load the scheduler's state on resume",
+          {"fit": Replace('            scheduler.load_state_dict(state["scheduler"])\n', "            pass\n")},
+          message="the resumed scheduler counts only the steps of the resumed epochs", fails=("test_fit_hidden",)),
+    Wrong("patience_checked_after_epoch", "checks early stopping after each epoch instead of before it (a resumed run "
+          "that had stopped early trains one more epoch)",
+          {"fit": [Replace("        if patience is not None and bad_epochs >= patience:\n            break\n", ""),
+                   Replace('        torch.save(checkpoint(epoch), folder / "last.pt")\n',
+                           '        torch.save(checkpoint(epoch), folder / "last.pt")\n'
+                           '        if patience is not None and bad_epochs >= patience:\n            break\n')]},
+          message="check the count before each epoch", fails=("test_fit_hidden",)),
+    Wrong("bad_epochs_not_reset", "does not reset the count of epochs without improvement on improvement",
+          {"fit": Replace("            best, bad_epochs = float(value), 0\n", "            best = float(value)\n")},
+          message="the count of epochs without improvement was not reset to 0", fails=("test_fit_hidden",)),
     Wrong("keeps_last_not_best", "returns with the last epoch's weights instead of the best",
           {"fit": Replace('    model.load_state_dict(torch.load(folder / "best.pt", weights_only=True)["model"])\n', "")},
           message="the model's weights on return", fails=("test_fit_hidden",)),
@@ -125,9 +142,17 @@ BANK = [
     Wrong("csv_crlf", "writes with the csv module's default line ending",
           {"predict": Replace('csv.writer(f, lineterminator="\\n")', "csv.writer(f)")},
           message="lines end with '\\r\\n'", fails=("test_predict", "test_predict_hidden")),
+    Wrong("predict_leaves_eval", "leaves the model in eval mode after predict",
+          {"predict": Replace("""    finally:
+        for module, training in modes.items():
+            module.training = training
+    return torch.cat(rows)""", """    finally:
+        pass
+    return torch.cat(rows)""")},
+          message="predict left the model in eval mode", fails=("test_predict_hidden",)),
     # ---- Part 5: Learner ----------------------------------------------------------------------
     Wrong("callbacks_unsorted", "runs the callbacks in the order given",
-          {"learner": Replace("        for cb in sorted(self.cbs, key=lambda cb: cb.order):\n", "        for cb in self.cbs:\n")},
+          {"learner": Replace("        ordered = sorted(self.cbs, key=lambda cb: cb.order)\n", "        ordered = list(self.cbs)\n")},
           message="callbacks ran in the order given, not sorted by order", fails=("test_learner", "test_learner_hidden")),
     Wrong("cancel_epoch_skips_after_epoch", "lets CancelEpochException skip after_epoch",
           {"learner": Replace('''    def _phase(self, training):
@@ -162,6 +187,35 @@ BANK = [
     Wrong("fit_cbs_kept", "leaves the callbacks passed to fit in learn.cbs",
           {"learner": Replace("            for cb in added:\n                self.cbs.remove(cb)", "            pass")},
           message="len(learn.cbs) after fit(cbs=[one more]) returns", fails=("test_learner", "test_learner_hidden")),
+    Wrong("fit_cbs_first", "runs the callbacks passed to fit before learn.cbs of the same order",
+          {"learner": Replace("        self.cbs.extend(added)\n", "        self.cbs[:0] = added\n")},
+          message="the callbacks passed to fit ran before learn.cbs", fails=("test_learner", "test_learner_hidden")),
+    Wrong("fit_cbs_kept_on_raise", "removes the fit callbacks only when fit returns normally",
+          {"learner": Replace("""        try:
+            self._with_events("fit", self._epochs, CancelFitException)
+        finally:
+            for cb in added:
+                self.cbs.remove(cb)""", """        self._with_events("fit", self._epochs, CancelFitException)
+        for cb in added:
+            self.cbs.remove(cb)""")},
+          message="remove them in a finally: block", fails=("test_learner_hidden",)),
+    Wrong("preds_not_reset", "never sets learn.preds and learn.loss to None before a batch",
+          {"learner": Replace("            self.preds = self.loss = None\n", "")},
+          message="set learn.preds = learn.loss = None before before_batch", fails=("test_learner_hidden",)),
+    Wrong("catches_every_cancel", "catches every cancel exception around each batch, wherever it was raised",
+          {"learner": Replace("""    def _phase(self, training):
+        self.training = training
+        self.model.train(training)
+        self.dl = self.train_loader if training else self.valid_loader
+        self._with_events("epoch", self._batches, CancelEpochException)""", """    def _phase(self, training):
+        self.training = training
+        self.model.train(training)
+        self.dl = self.train_loader if training else self.valid_loader
+        try:
+            self._with_events("epoch", self._batches, CancelEpochException)
+        except CancelBatchException:
+            pass""")},
+          message="propagates out of fit", fails=("test_learner_hidden",)),
     # ---- Part 6: callbacks --------------------------------------------------------------------
     Wrong("metrics_batch_means", "averages the batch means in MetricsCallback",
           {"callbacks": [Replace("        self.sums[\"loss\"] += learn.loss.item() * n\n",
@@ -178,6 +232,27 @@ BANK = [
     Wrong("activation_hooks_kept", "never removes the activation hooks",
           {"callbacks": Replace("        for handle in self.handles:\n            handle.remove()", "        pass")},
           message="must remove its hooks", fails=("test_callbacks_hidden",)),
+    Wrong("metrics_empty_row", "appends a row of zeros for a phase in which no batch was counted",
+          {"callbacks": Replace("        if self.count:\n", "        if True:\n            self.count = max(self.count, 1)\n")},
+          message="a phase in which no batch was counted appends no row", fails=("test_callbacks_hidden",)),
+    Wrong("metrics_tensor_values", "adds the metric's value without float(), so rows hold tensors",
+          {"callbacks": Replace("            self.sums[name] += float(fn(learn.preds, y)) * n\n",
+                                "            self.sums[name] += fn(learn.preds, y) * n\n")},
+          message="expected a float, got a Tensor", fails=("test_callbacks_hidden",)),
+    Wrong("lr_finder_counts_iter", "uses learn.iter as i in the LR finder's schedule",
+          {"callbacks": Replace("(len(self.losses) / (self.num_iter - 1))", "(learn.iter / (self.num_iter - 1))")},
+          message="i is learn.iter (it restarts every epoch)", fails=("test_callbacks_hidden",)),
+    Wrong("lr_finder_stops_on_equal", "stops the LR finder when the loss equals div x the smallest",
+          {"callbacks": Replace("loss > self.div * min(self.losses)", "loss >= self.div * min(self.losses)")},
+          message="it stops only when the loss exceeds it", fails=("test_callbacks_hidden",)),
+    Wrong("one_cycle_skips_cancelled", "does not step the one-cycle scheduler after a cancelled training batch",
+          {"callbacks": Replace("        if learn.training:\n            self.scheduler.step()\n",
+                                "        if learn.training and learn.loss is not None:\n            self.scheduler.step()\n")},
+          message="which still steps the scheduler", fails=("test_callbacks_hidden",)),
+    Wrong("activation_stats_tensors", "appends the mean and std as tensors (no .item())",
+          {"callbacks": Replace("                    self.means[k].append(output.mean().item())\n",
+                                "                    self.means[k].append(output.mean())\n")},
+          message="must hold Python floats", fails=("test_callbacks_hidden",)),
     # ---- alternative correct submissions ---------------------------------------------------------
     Correct("scale_gradients_after", "accumulates loss × n and divides the gradients by the group's samples before the step",
             {"train_one_epoch": [Replace(_SCALE, "            (loss * len(y)).backward()\n"),
@@ -198,8 +273,8 @@ BANK = [
         for i, j in zip(ids, labels):
             f.write(f"{i},{classes[j]}\\n")''')}),
     Correct("learner_stable_sort_index", "sorts by (order, position) explicitly",
-            {"learner": Replace("        for cb in sorted(self.cbs, key=lambda cb: cb.order):\n",
-                                "        for _, _, cb in sorted((cb.order, i, cb) for i, cb in enumerate(self.cbs)):\n")}),
+            {"learner": Replace("        ordered = sorted(self.cbs, key=lambda cb: cb.order)\n",
+                                "        ordered = [cb for _, _, cb in sorted((cb.order, i, cb) for i, cb in enumerate(self.cbs))]\n")}),
     Correct("groups_by_slicing", "lists the batches and slices them into groups",
             {"train_one_epoch": Replace("""    group = []
     for batch in loader:
