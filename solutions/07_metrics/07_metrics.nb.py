@@ -1065,8 +1065,9 @@ with stand_ins(confusion_matrix=reference_confusion_matrix, precision_recall_f1=
     result = call("StreamingMetrics(3).compute() after batches of 4 and 1 samples", metric.compute)
     check_type(result, dict, "StreamingMetrics.compute()")
     check_metric(result.get("accuracy"), 0.8, "accuracy after batches of 4 and 1 samples (4 of 5 correct)", strict=False)
+    # to float32 precision: the float64 exactness of the loss is a hidden clause of its own
     check_metric(result.get("loss"), (4 * 1.0 + 1 * 3.0) / 5, "mean loss after batches of 4 (mean 1.0) and 1 (mean 3.0) samples",
-                 strict=False, mistakes={"the mean of the batch means: weight each batch's mean loss by its number of samples": 2.0})
+                 strict=False, atol=1e-6, rtol=1e-5, mistakes={"the mean of the batch means: weight each batch's mean loss by its number of samples": 2.0})
     other = StreamingMetrics(3)
     other.update(torch.tensor([0]), torch.tensor([2]), torch.tensor(2.0))
     merged = call("metric.merge(other)", metric.merge, other)
@@ -1313,17 +1314,13 @@ with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_referenc
         _m.merge(_fresh)
         _check_result(call("compute() after reset() then merge(a shard)", _m.compute), _exp2,
                       "compute() after reset() then merge(a shard)")
-    with clauses.clause("with no samples (new, or just reset) compute gives accuracy nan, macro_f1 0.0, loss nan",
+    with clauses.clause("with no samples (a new object) compute gives accuracy nan, macro_f1 0.0, loss nan",
                         points=0.5):
         _m = _new(3)
         _empty = {"accuracy": math.nan, "macro_f1": 0.0, "loss": math.nan}
         _guarded = "with no samples, 0 / 0 was guarded (e.g. clamp(min=1)) and gave 0: the contract asks for nan there"
         _extra = {"accuracy": {_guarded: 0.0}, "loss": {_guarded: 0.0}}
         _check_result(call("compute() of a new StreamingMetrics(3), before any update", _m.compute), _empty,
-                      "compute() before any update", extra=_extra)
-        _feed(_m, _t2, _p2, _l2, _b2)
-        call("reset()", _m.reset)
-        _check_result(call("compute() after update(...) then reset()", _m.compute), _empty,
-                      "compute() after update(...) then reset() (no samples)", extra=_extra)
+                      "compute() before any update", extra=_extra)  # after reset(): the reset clause
 clauses.verdict()
 ### END HIDDEN TESTS
