@@ -1503,9 +1503,9 @@ with clauses.clause("a non-finite loss stops the run unrecorded; suggestion is l
         _what, _got, _exp = _scripted_run(_values, start_lr=0.01, end_lr=1.0, num_steps=len(_values), beta=0.0)
         check(isinstance(_got, tuple) and len(_got) == 3, f"{_what}: expected a tuple (lrs, losses, suggestion)")
         check_equal(_got[2], _exp[2], f"{_what}: suggestion (the drops losses[j] - losses[j - 1] are "
-                    f"{[_b - _a for _a, _b in zip(_exp[1], _exp[1][1:])]} for j = 1, 2, ...)", mistakes={
+                    f"{[round(_b - _a, 6) for _a, _b in zip(_exp[1], _exp[1][1:])]} for j = 1, 2, ...)", mistakes={
                         "on a tie the suggestion must be the first j with the steepest drop, not the last":
-                            _exp[0][3] if _values[:3] == [3.0, 2.0, 2.5] else None})
+                            _exp[0][3]} if _values[:3] == [3.0, 2.0, 2.5] else None)
     _what, _got, _exp, _ = _run(16, "sgd", dict(start_lr=1e-3, end_lr=1.0, num_steps=20), nan_from=1)
     check(len(_exp[1]) < 2, "test error: the reference run should stop before two points")
     check(isinstance(_got, tuple) and len(_got) == 3 and _got[2] is None,
