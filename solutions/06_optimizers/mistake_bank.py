@@ -68,6 +68,10 @@ BANK = [
                           "                state = self.state[p]\n"
                           "                if p.grad is None:\n                    continue\n                d = p.grad\n")},
           message="an empty self.state[p] entry was created", fails=("test_sgd_hidden",)),
+    Wrong("sgd_momentum_ignored",
+          "never applies momentum (plain SGD steps whatever the momentum)",
+          {"sgd": Replace("                if momentum != 0:\n", "                if False:\n")},
+          message="SGD(lr=0.1, momentum=0.9), after step 2", fails=("test_sgd", "test_sgd_hidden")),
     Wrong("sgd_grad_modified_in_place",
           "adds weight decay to the gradient in place",
           {"sgd": Replace(_SGD_DECAY, "                if weight_decay != 0:\n"
