@@ -392,7 +392,8 @@ with clauses.clause("gradients zeroed before each group's first backward: stale 
                 "gradients (3.0) in .grad", atol=1e-5,
                 hint="the stale gradient reached the first step: zero the gradients before each group's first "
                      "backward (zero_grad after step leaves the first step unprotected)"
-                if "zero_grad" not in _log[:_log.index("forward") if "forward" in _log else 0] else None)
+                if "zero_grad" in _log and "zero_grad" not in _log[:_log.index("forward") if "forward" in _log else 0]
+                else None)
     _m = toy_model("linear", seed=7)
     _expected = _groups_step(_m, _x, _y, [(0, 8), (8, 16)], momentum=0.0)
     _got, _, _, _ = _run("train_one_epoch(accum_steps=2, no momentum)", _m, _loader16, accum_steps=2, momentum=0.0)
