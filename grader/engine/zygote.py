@@ -41,6 +41,8 @@ def _warm_up() -> float:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import numpy  # noqa: F401
     import torch  # noqa: F401
+    # The first torch.optim optimizer a notebook makes imports torch._dynamo (about 1 s): once here.
+    import torch._dynamo  # noqa: F401
     import torchvision  # noqa: F401
     from IPython.core.interactiveshell import InteractiveShell
 
