@@ -70,6 +70,39 @@ def test_hidden_test_cells_leave_nothing_behind_for_later_cells(engine):
     assert later[0]["text"] == "False False\n"
 
 
+def test_a_hidden_tests_helper_never_replaces_the_students_helper_of_the_same_name(engine):
+    # Found by a blind check: a student's own `_counts`, called by their function, was replaced by
+    # the hidden test's `_counts` while the test ran, and correct work lost its points.
+    student = "def _counts(x):\n    return x + 1\n\ndef answer(x):\n    return _counts(x) * 10\n"
+    hidden = ("### BEGIN HIDDEN TESTS\n"
+              "before = _counts(1)  # the test reads the notebook's value until it rebinds the name\n"
+              "def _counts(x):\n    return -1\n"
+              "def uses_helper():\n    return _counts(0)\n"
+              "check_equal(before, 2, 'the student helper, read before the test rebinds it')\n"
+              "check_equal(uses_helper(), -1, 'the test helper, seen by the test')\n"
+              "check_equal(student_call('answer(1)', answer, 1), 20, 'answer(1)')\n"
+              "### END HIDDEN TESTS")
+    _, (_, outputs, after) = run(engine, ("code", student), ("hidden_test", hidden),
+                                 ("code", "print(answer(1), _counts(1))"))
+    assert kinds(outputs) == [], outputs
+    assert after[0]["text"] == "20 2\n"
+
+
+def test_keep_apart_renames_module_names_only():
+    import ast
+
+    from grader.engine.names import keep_apart
+
+    tree = ast.parse("import helper\nhelper = 1\ndef f(helper):\n    return helper\n"
+                     "def g():\n    global helper\n    helper = 2\n"
+                     "h = [helper for helper in range(3)]\nk = dict(helper=helper)")
+    assert keep_apart(tree, {"helper"}, "t") == {"helper": "_hidden_helper_t"}
+    assert ast.unparse(tree) == ("import helper as _hidden_helper_t\n_hidden_helper_t = 1\n\n"
+                                 "def f(helper):\n    return helper\n\n"
+                                 "def g():\n    global _hidden_helper_t\n    _hidden_helper_t = 2\n"
+                                 "h = [helper for helper in range(3)]\nk = dict(helper=_hidden_helper_t)")
+
+
 def test_a_runaway_cell_times_out_and_the_next_cell_still_runs(engine):
     _, (looping, after) = run(engine, ("code", "while True:\n    pass"), ("test", "check(True, 'ok')"))
     assert kinds(looping) == [("error", "CellTimeoutError")]

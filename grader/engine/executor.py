@@ -14,7 +14,9 @@ touch them. Before every test cell the executor
   objects were replaced (a replacement is reported as tampering);
 * removes trace and profile functions, and gives the cell pristine builtins;
 * removes, after a cell that holds hidden tests, every name it defined or rebound, so hidden
-  helpers and hidden inputs are out of reach of later answer cells.
+  helpers and hidden inputs are out of reach of later answer cells; while it runs, its own
+  helpers are renamed where a student cell used the same name (``grader.engine.names``), so
+  the student's functions never call the test's helper.
 
 After each test cell it runs a canary, a check that must fail; a canary that passes means that
 student code suppresses failures, and is reported as tampering.
@@ -32,6 +34,8 @@ import threading
 import traceback
 import warnings
 from dataclasses import dataclass, field
+
+from grader.engine.names import keep_apart
 
 # What one cell may print before the rest is cut (per stream), and a note that says so.
 MAX_STREAM_CHARS = 20_000
@@ -143,6 +147,7 @@ class NotebookExecutor:
         self.shell.displayhook.write_format_data = self._record_result
         self.shell.displayhook.finish_displayhook = lambda: None
         self.namespace = self.shell.user_ns
+        self._student_names: set[str] = set()
         self.execution_count = 0
         self._sink: _OutputSink | None = None
         self._stderr_is_note = False
@@ -220,7 +225,11 @@ class NotebookExecutor:
         self._arm_timer()
         try:
             if cell.kind == "code":
+                held = {name: id(value) for name, value in self.namespace.items()}
                 self.shell.run_cell(cell.source, store_history=False)
+                # What student cells bind: a hidden test's helper of the same name is kept apart.
+                self._student_names.update(name for name, value in self.namespace.items()
+                                           if held.get(name) != id(value))
             else:
                 result.tamper += self._restore()
                 self._run_test(cell)
@@ -248,6 +257,11 @@ class NotebookExecutor:
         namespace["__builtins__"] = dict(self._pristine_builtins)
         filename = f"<test cell {self.execution_count}>"
         tree = ast.parse(cell.source, filename)
+        if before is not None:
+            aliases = keep_apart(tree, self._student_names, secrets.token_hex(4))
+            for name, alias in aliases.items():
+                if name in namespace:
+                    namespace[alias] = namespace[name]
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         stderr = sys.stderr
         sys.stderr = _Stream(_NoteSink(self._sink), "stdout")  # stderr is a note in test cells
