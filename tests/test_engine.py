@@ -44,6 +44,17 @@ def test_a_warning_in_a_test_cell_is_a_note_on_stdout_not_stderr(engine):
     assert f"{WARNING_PREFIX}UserWarning: old API" in text and f"{WARNING_PREFIX}to stderr" in text
 
 
+def test_a_warning_repeated_by_every_call_is_one_note(engine):
+    student = "import warnings\ndef noisy(x):\n    warnings.warn('slow path')\n    return x\n"
+    _, (_, outputs) = run(engine, ("code", student),
+                          # The oracle silencing its own warnings resets Python's once-per-line registry.
+                          ("test", "for i in range(25):\n    noisy(i)\n    with warnings.catch_warnings():\n"
+                                   "        warnings.simplefilter('ignore')\n"
+                                   "warnings.warn('another')\ncheck(True, 'ok')"))
+    text = "".join(o["text"] for o in outputs)
+    assert text.count("slow path") == 1 and text.count("another") == 1, text
+
+
 def test_stderr_of_an_answer_cell_stays_stderr(engine):
     _, (outputs,) = run(engine, ("code", "import sys\nprint('answer says', file=sys.stderr)"))
     assert kinds(outputs) == [("stream", "stderr")]

@@ -190,7 +190,12 @@ class NotebookExecutor:
                         "metadata": dict(md_dict or {}), "execution_count": self.execution_count})
 
     def _show_warning(self, message, category, filename, lineno, file=None, line=None):
-        self._sink.add_stream("stdout", f"{WARNING_PREFIX}{category.__name__}: {message}\n")
+        # Once per cell: a warning raised on every call of a tested function would otherwise
+        # repeat as often as the tests call it.
+        note = f"{WARNING_PREFIX}{category.__name__}: {message}\n"
+        if note not in self._notes_shown:
+            self._notes_shown.add(note)
+            self._sink.add_stream("stdout", note)
 
     # ---- integrity -----------------------------------------------------------------------
     def _restore(self) -> list[str]:
@@ -265,6 +270,7 @@ class NotebookExecutor:
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         stderr = sys.stderr
         sys.stderr = _Stream(_NoteSink(self._sink), "stdout")  # stderr is a note in test cells
+        self._notes_shown: set[str] = set()
         with warnings.catch_warnings():
             warnings.showwarning = self._show_warning
             try:
