@@ -82,14 +82,7 @@ def _verdicts(graded, student: str) -> str:
     return "\n".join(texts)
 
 
-# Known gaps, kept visible: in these banks a short message of one entry ("model.eval()", "exp overflowed
-# or underflowed") also occurs in another entry's named mistake. Strict: fixing them makes this fail.
-_SHARED_MESSAGES = {"04_transfer_learning", "05_losses"}
-
-
-@pytest.mark.parametrize("assignment", [
-    pytest.param(a, marks=pytest.mark.xfail(strict=True, reason="messages shared between bank entries"))
-    if a in _SHARED_MESSAGES else a for a in assignment_names()])
+@pytest.mark.parametrize("assignment", assignment_names())
 def test_no_feedback_names_another_entrys_mistake(assignment, graded_class):
     """A named mistake is the right one: no wrong entry's "Likely mistake" names another entry's mistake."""
     graded = graded_class(assignment)

@@ -171,7 +171,8 @@ BANK = [
     Wrong("features_in_train_mode",
           "runs the backbone without switching it to eval mode",
           {"extract_features": Replace(_FEATURES_LOOP, "    features, labels = [], []\n")},
-          message="model.eval()", fails=("test_extract_features_hidden",)),
+          message="model.eval() was not called before extracting the features",
+          fails=("test_extract_features_hidden",)),
     Wrong("no_grad_not_inference_mode",
           "uses torch.no_grad() instead of torch.inference_mode()",
           {"extract_features": Replace("with torch.inference_mode():", "with torch.no_grad():")},
@@ -182,7 +183,7 @@ BANK = [
           {"extract_features": [
               Replace("                labels.append(y.cpu())\n",
                       "                labels.append(y.cpu())\n"
-                      "            dataset = TensorDataset(torch.cat(features), torch.cat(labels))\n"),
+                      "            dataset = TensorDataset(torch.cat(features), torch.cat(labels).to(torch.int64))\n"),
               Replace("    return TensorDataset(torch.cat(features).clone(), torch.cat(labels).to(torch.int64).clone())",
                       "    return dataset")]},
           message="inference tensors", fails=("test_extract_features", "test_extract_features_hidden")),
