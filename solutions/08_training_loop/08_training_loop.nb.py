@@ -653,6 +653,8 @@ clauses.verdict()
 #    each metric}` (keys in that order) is appended to the history;
 # 4. `row[monitor]` is compared with the best value so far: it **improves** when there is no best value yet
 #    (the first epoch ever) or it is **strictly** better (smaller when `mode="min"`, larger when `mode="max"`).
+#    The first epoch ever improves whatever its value, even `nan`; a `nan` is never strictly better than
+#    anything, and nothing is strictly better than a `nan` best.
 #    On improvement the best value becomes it, the count of epochs without improvement goes back to 0, and
 #    the checkpoint is saved as `checkpoint_dir/"best.pt"`; otherwise the count grows by 1;
 # 5. the checkpoint is saved as `checkpoint_dir/"last.pt"` (every epoch, after `best.pt`);
@@ -951,6 +953,20 @@ with _StandIns():
                 fail(f"{_what}: the model holds the weights of the last epoch ({_n_run - 1}).",
                      hint="on return, load best.pt's 'model' into the model (model.load_state_dict)")
             _same_tensors(params_of(_m), _snaps[_best_i], _what)
+        # the first epoch ever improves, even with a nan value (no best yet is not a best of +-inf)
+        _snaps = []
+        _folder = Path(tempfile.mkdtemp())
+        with _StandIns(_scripted([{"loss": v, "acc": 0.5} for v in (math.nan, 0.5, 0.4)], _snaps)):
+            _fit("fit(epochs=3, mode='min') with valid_loss = nan, 0.5, 0.4 scripted per epoch", _folder, 3)
+        _best = _load(_folder / "best.pt", "best.pt")
+        check_equal(_best["epoch"], 1, "best.pt['epoch'] with valid_loss = nan, 0.5, 0.4 (the first epoch ever improves, "
+                    "whatever its value, and nothing is strictly better than a nan best)",
+                    mistakes={"the best value started at +-inf (or another number) instead of 'no best value yet': the "
+                              "first epoch ever improves, even with a nan value": 3})
+        _last = _load(_folder / "last.pt", "last.pt")
+        check(isinstance(_last["best"], float) and math.isnan(_last["best"]), f"last.pt['best'] with valid_loss = nan, "
+              f"0.5, 0.4: expected nan (the first epoch's value), got {describe(_last['best'])}.")
+        check_equal(_last["bad_epochs"], 2, "last.pt['bad_epochs'] with valid_loss = nan, 0.5, 0.4")
         # a run that had stopped early, resumed with the same arguments, trains no further
         _snaps, _trained = [], []
 
@@ -967,11 +983,20 @@ with _StandIns():
         with _StandIns(_scripted([{"loss": v, "acc": 0.5} for v in _vals[len(_first_hist):]], []), _counting_train):
             _m, _, _, _h = _fit("fit(epochs=6, patience=1, resume=True) from the last.pt of that run, which stopped "
                                 "early after 2 epochs", _folder, 6, resume=True, patience=1)
+        # one epoch trained: either the count was not loaded (it restarted at 0 and reached 1 again) or it was
+        # loaded and checked only after the epoch (1 + 1 = 2); the rewritten last.pt tells them apart
+        _hint = None
+        if len(_trained) == 1:
+            try:
+                _count = torch.load(_folder / "last.pt", weights_only=True)["bad_epochs"]
+            except Exception:
+                _count = None
+            _hint = {2: "the early-stopping check runs only after an epoch; a resumed run that had already stopped "
+                        "early must stop before training: check the count before each epoch",
+                     1: "the count of epochs without improvement was not restored on resume: load "
+                        "checkpoint['bad_epochs'] with the best value and the epoch"}.get(_count)
         check_equal(len(_trained), 0, "epochs trained by fit(resume=True, patience=1) when the run in last.pt had "
-                    "already stopped early (it must train no further)",
-                    hint="the early-stopping check runs only after an epoch; a resumed run that had already stopped "
-                         "early must stop before training: check the count before each epoch" if len(_trained) == 1
-                    else None)
+                    "already stopped early (it must train no further)", hint=_hint)
         check_equal(len(_h) if isinstance(_h, list) else _h, len(_first_hist), "rows in the history returned by that "
                     "resumed fit (those of last.pt, none new)")
         check((_folder / "last.pt").read_bytes() == _last_bytes, "that resumed fit rewrote last.pt: a run that had "
@@ -1133,6 +1158,19 @@ with clauses.clause("predict: float32 CPU probabilities in dataset order, eval m
     _m16 = to_device(toy_model("linear", seed=43)).to(torch.float64)
     _got = student_call("predict(float64 model, float64 inputs)", predict, _m16, TensorDataset(_x.double()))
     check(_got.dtype == torch.float32, f"predict must return float32 probabilities, got {_got.dtype}.")
+    # a bfloat16 model: the softmax is taken in float32 (outputs.float() first), not in bfloat16
+    _mb = to_device(toy_model("linear", seed=44)).to(torch.bfloat16)
+    _xb = (toy_data(12, seed=45)[0] * 3).to(torch.bfloat16)
+    with torch.inference_mode():
+        _outs = [_mb(to_device(_xb[_i:_i + 5])) for _i in range(0, 12, 5)]  # the batches predict runs
+        _expected = torch.cat([torch.softmax(_o.float(), dim=1).cpu() for _o in _outs])
+        _in_bf16 = torch.cat([torch.softmax(_o, dim=1).float().cpu() for _o in _outs])
+    _got = student_call("predict(bfloat16 model, bfloat16 inputs, batch_size=5)", predict, _mb, TensorDataset(_xb),
+                        batch_size=5)
+    check(_got.dtype == torch.float32, f"predict must return float32 probabilities, got {_got.dtype}.")
+    check_close(_got, _expected, "predict(bfloat16 model): softmax(outputs.float(), dim=1)", atol=1e-5, rtol=0,
+                mistakes={"the softmax was taken in bfloat16 and converted afterwards: call .float() on the outputs "
+                          "first (softmax in float32)": _in_bf16})
 with clauses.clause("write_submission: header, one line per sample in order, argmax labels (first on ties), str ids, "
                     "'\\n' line endings", points=1):
     _folder = Path(tempfile.mkdtemp())
@@ -1313,6 +1351,8 @@ check_equal([e[0] for e in order_log][:2], ["early:before_fit", "late:before_fit
 
 
 class StopAfterFirstBatch(Callback):
+    order = 1  # after the Recorder
+
     def after_batch(self, learn):
         raise CancelFitException()
 
@@ -1469,12 +1509,18 @@ def _must_propagate(exc, event):
          f"its rule does not list it ({exc.__name__} in {event}) propagates out of fit.")
 
 
-def _events(log):
+def _events(log, tags=True):
+    """The events as text; with tags=False only the events' names (what the cancel clauses are about: the
+    attributes epoch, training and iter are the first clause's, so a mistake in them costs that clause only)."""
+    if not tags:
+        return [e[0] for e in log]
     return [e[0] + (f"(e{e[1]},{'train' if e[2] else 'valid'},i{e[3]})" if e[3] is not None else
                     f"(e{e[1]},{'train' if e[2] else 'valid'})" if e[2] is not None else "") for e in log]
 
 
-def _compare_trace(what, **kwargs):
+def _compare_trace(what, tags=False, **kwargs):
+    """Runs fit on the reference and on the student's Learner; compares the events in the order they ran (with
+    tags=True also each event's epoch, training flag and iter)."""
     exp_log, _ = _trace(_RefLearner, **kwargs)
     try:
         got_log, learn = _trace(Learner, **kwargs)
@@ -1483,7 +1529,7 @@ def _compare_trace(what, **kwargs):
     except Exception as error:
         fail(f"{what}: fit raised {type(error).__name__}{f': {error}' if str(error) else ''}; the exception must be "
              f"caught by the learner.")
-    got, exp = _events(got_log), _events(exp_log)
+    got, exp = _events(got_log, tags), _events(exp_log, tags)
     if got != exp:
         i = next((k for k, (a, b) in enumerate(zip(got, exp)) if a != b), min(len(got), len(exp)))
         fail(f"{what}: the events differ from the {i + 1}-th on.\n  expected ... {exp[max(0, i - 2):i + 4]}\n"
@@ -1496,7 +1542,8 @@ with clauses.clause("the events of fit, phases, learn.epoch / training / iter / 
                     "flags, the model's mode per phase, no_grad in validation, the training step", points=1):
     for _kw in ({}, {"train": False}, {"valid": False}, {"epochs": 3}):
         _compare_trace(f"fit({_kw.get('epochs', 2)}, {', '.join(f'{k}={v}' for k, v in _kw.items() if k != 'epochs')}) "
-                       f"with 7 training samples and 5 validation samples in batches of 3", cbs=("rec",), **_kw)
+                       f"with 7 training samples and 5 validation samples in batches of 3", tags=True, cbs=("rec",),
+                       **_kw)
 
     class _Look(Callback):
         def __init__(self):
@@ -1606,8 +1653,8 @@ with clauses.clause("callbacks run in increasing order, ties in the order given 
 with clauses.clause("CancelBatchException: after_batch still runs, the phase goes on; raised in after_batch the phase "
                     "goes on", points=1):
     for _event, _at in (("before_batch", 1), ("before_batch", 3), ("after_batch", 0), ("after_batch", 4)):
-        _compare_trace(f"fit(2) with CancelBatchException raised at the {_at + 1}-th {_event}", cbs=("rec",),
-                       fit_cbs=(_Raise(_event, CancelBatchException, _at),))
+        _compare_trace(f"fit(2) with CancelBatchException raised at the {_at + 1}-th {_event} by a callback of order 1",
+                       cbs=("rec",), fit_cbs=(_Raise(_event, CancelBatchException, _at, order=1),))
         _compare_trace(f"fit(2) with CancelBatchException raised at the {_at + 1}-th {_event} by a callback of order -1",
                        cbs=("rec",), fit_cbs=(_Raise(_event, CancelBatchException, _at, order=-1),))
     _compare_trace("fit(2) with CancelBatchException raised by loss_fn at its 2nd call", cbs=("rec",),
@@ -1641,13 +1688,17 @@ clauses.verdict()
 # Each is a `Callback` subclass (its `order` is 0 unless said otherwise) whose methods take the learner of
 # Part 5, `learn`, and use only what Part 5's contract gives it (`learn.model`, `learn.opt`, `learn.batch`,
 # `learn.preds`, `learn.loss`, `learn.training`, `learn.epoch`, `learn.n_epochs`, `learn.train_loader`, ...).
+# One callback object may take part in several fits: its lists (`history`, `lrs`, `losses`, `means`, `stds`)
+# are emptied only at construction, and each fit appends to them.
 #
 # **`MetricsCallback(metrics)`** — `metrics`: a dict `name -> fn(preds, y)` returning a batch mean.
-# `self.history` is a list, empty at construction. `before_epoch` starts new sums. `after_batch`, when
-# `learn.loss is not None` (a batch cancelled before its loss counts for nothing), adds `loss.item() × n` and
-# `float(fn(learn.preds, y)) × n` for each metric, with `y = learn.batch[1]` and `n = len(y)`. `after_epoch`, when
-# at least one batch was counted, appends `{"epoch": learn.epoch, "phase": "train" or "valid", "loss": ...,
-# <name>: ... for each metric}` (keys in that order) with the **per-sample** means (Python floats).
+# `self.history` is a list, empty at construction. The sums start at zero at construction, in `before_epoch`
+# and again at the end of every `after_epoch` (so a phase whose `before_epoch` another callback cancelled
+# counts from zero too). `after_batch`, when `learn.loss is not None` (a batch cancelled before its loss counts
+# for nothing), adds `loss.item() × n` and `float(fn(learn.preds, y)) × n` for each metric, with
+# `y = learn.batch[1]` and `n = len(y)`. `after_epoch`, when at least one batch was counted since the sums last
+# started, appends `{"epoch": learn.epoch, "phase": "train" or "valid", "loss": ..., <name>: ... for each
+# metric}` (keys in that order) with the **per-sample** means (Python floats).
 #
 # **`DeviceCallback(device)`**, `order = -10`: `before_fit` moves the model (`learn.model.to(device)`);
 # `before_batch` replaces `learn.batch` by the tuple of its tensors moved to `device`.
@@ -1659,9 +1710,11 @@ clauses.verdict()
 # `start_lr × (end_lr / start_lr) ** (i / (num_iter − 1))`, where `i` is the number of losses recorded so far
 # (`len(self.losses)`: a training batch cancelled before its loss does not count; `num_iter` ≥ 2).
 # `after_batch` of a training batch with a loss appends the learning rate this callback set in `before_batch`
-# (even if another callback has changed the optimizer's lr since) to `lrs` and `loss.item()` to `losses`, then raises `CancelFitException` when `num_iter` losses are recorded, or the loss is not finite, or
-# it exceeds `div ×` the smallest loss recorded. `after_fit` **restores** the model's and the optimizer's states
-# saved in `before_fit` (`load_state_dict`), so finding a learning rate leaves no trace.
+# (even if another callback has changed the optimizer's lr since) to `lrs` and `loss.item()` to `losses`, then
+# raises `CancelFitException` when `num_iter` losses are recorded, or the loss is not finite, or it exceeds
+# `div ×` the smallest loss recorded. `after_fit` **restores** the model's and the optimizer's states saved in
+# `before_fit` (`load_state_dict`), whatever ended the fit (this callback's `CancelFitException`, another
+# callback's, or the last epoch), so finding a learning rate leaves no trace.
 #
 # **`OneCycleCallback(max_lr, pct_start=0.3)`** — `before_fit` creates `self.scheduler =
 # torch.optim.lr_scheduler.OneCycleLR(learn.opt, max_lr=max_lr, total_steps=learn.n_epochs ×
@@ -1670,15 +1723,17 @@ clauses.verdict()
 #
 # **`ActivationStatsCallback(modules)`** — `modules`: a list of modules of the model. `self.means` and
 # `self.stds`: one empty list per module, made at construction. `before_fit` registers a forward hook on each
-# module; the hook of module `k`, while `learn.training` is `True`, appends `output.mean().item()` to
-# `self.means[k]` and `output.std().item()` (torch's default, unbiased) to `self.stds[k]`; it records nothing in
-# validation. `after_fit` removes every hook (the modules have none of this callback's hooks after `fit`).
+# module (the hooks exist only from `before_fit` to `after_fit`: none after construction, none after `fit`);
+# the hook of module `k`, while `learn.training` is `True`, appends `output.mean().item()` to `self.means[k]`
+# and `output.std().item()` (torch's default, unbiased) to `self.stds[k]`; it records nothing in validation.
+# `after_fit` removes every hook (the modules have none of this callback's hooks after `fit`).
 
 # %% [answer id=callbacks]
 class MetricsCallback(Callback):
     ### BEGIN SOLUTION
     def __init__(self, metrics):
         self.metrics, self.history = dict(metrics), []
+        self.before_epoch(None)
 
     def before_epoch(self, learn):
         self.sums, self.count = {"loss": 0.0, **{name: 0.0 for name in self.metrics}}, 0
@@ -1697,6 +1752,7 @@ class MetricsCallback(Callback):
         if self.count:
             self.history.append({"epoch": learn.epoch, "phase": "train" if learn.training else "valid",
                                  **{name: total / self.count for name, total in self.sums.items()}})
+        self.before_epoch(learn)
     ### END SOLUTION
 
 
@@ -1949,6 +2005,35 @@ with clauses.clause("MetricsCallback: per-sample means per phase, rows and keys 
         check_equal([(r.get("epoch"), r.get("phase")) for r in _cb.history], [(0, _kept_phase), (1, _kept_phase)],
                     f"(epoch, phase) of MetricsCallback's rows after fit(2) with {_story} (a phase in which no batch "
                     f"was counted appends no row)")
+
+    class _CancelEvery(Callback):
+        def before_epoch(self, learn):
+            raise CancelEpochException()
+
+    # a callback given before MetricsCallback (same order) cancels before_epoch: MetricsCallback's never runs
+    for _cancel, _expected, _story in ((_CancelValid(), [(0, "train"), (1, "train")], "every validation before_epoch"),
+                                       (_CancelEvery(), [], "every before_epoch")):
+        _cb = MetricsCallback({"acc": accuracy})
+        student_call(f"fit(2) with cbs=[a callback raising CancelEpochException in {_story}, MetricsCallback] (so "
+                     f"MetricsCallback's before_epoch does not run there)",
+                     _learner(to_device(toy_model("linear", seed=68)), [_cancel, _cb]).fit, 2)
+        check_equal([(r.get("epoch"), r.get("phase")) for r in _cb.history], _expected,
+                    f"(epoch, phase) of MetricsCallback's rows after fit(2) with CancelEpochException raised in "
+                    f"{_story} by a callback that runs before it (the sums start again at the end of every "
+                    f"after_epoch: a phase whose before_epoch was cancelled counts from zero and appends no row)",
+                    mistakes={"the sums were not started again at the end of after_epoch: a validation phase whose "
+                              "before_epoch was cancelled appended a row of the training phase's sums":
+                              [(0, "train"), (0, "valid"), (1, "train"), (1, "valid")] if _expected else None})
+    # one MetricsCallback in two fits: the rows accumulate
+    _cb = MetricsCallback({"acc": accuracy})
+    _l = _learner(to_device(toy_model("linear", seed=69)), [_cb])
+    student_call("fit(1) with MetricsCallback", _l.fit, 1)
+    student_call("a second fit(1) with the same MetricsCallback", _l.fit, 1)
+    check_equal([(r.get("epoch"), r.get("phase")) for r in _cb.history],
+                [(0, "train"), (0, "valid"), (0, "train"), (0, "valid")], "(epoch, phase) of MetricsCallback's rows "
+                "after two fit(1) with the same callback (only construction empties history; each fit appends)",
+                mistakes={"history was emptied when the second fit began: only construction empties it, each fit "
+                          "appends its rows": [(0, "train"), (0, "valid")]})
 with clauses.clause("DeviceCallback: order -10, the model and every batch tensor moved to the device", points=1):
     _cb = student_call("DeviceCallback(grading device)", DeviceCallback, grading_device())
     check_equal(_cb.order, -10, "DeviceCallback.order")
@@ -2052,6 +2137,57 @@ with clauses.clause("LRFinderCallback: geometric lrs on every group, losses reco
                 "LRFinderCallback().lrs (defaults start_lr=1e-6, end_lr=10, num_iter=100; i counts the recorded "
                 "losses, so a cancelled batch does not advance it; each lr is the one set in before_batch)",
                 rtol=1e-6, atol=0)
+    # a training batch cancelled after the finder's before_batch (loss_fn raises): i is still len(self.losses)
+    _losses = iter([1.0, 2.0, 3.0, 4.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    _calls = {"n": 0}
+
+    def _loss_fn(p, y):
+        _calls["n"] += 1
+        if _calls["n"] == 2:
+            raise CancelBatchException()
+        return F.cross_entropy(p, y) * 0 + next(_losses)
+    _finder = LRFinderCallback()
+    _m = to_device(toy_model("linear"))
+    student_call("fit(1) with LRFinderCallback() and a loss_fn that raises CancelBatchException at the 2nd training "
+                 "batch", _RefLearner(_m, toy_loader(40, 4), toy_loader(8, 4), _loss_fn,
+                                      torch.optim.SGD(_m.parameters(), lr=0.1), cbs=[_finder]).fit, 1)
+    check_close(torch.tensor(_finder.lrs, dtype=torch.float64),
+                torch.tensor([1e-6 * (10.0 / 1e-6) ** (i / 99) for i in range(4)], dtype=torch.float64),
+                "LRFinderCallback().lrs when loss_fn raises CancelBatchException at the 2nd training batch (after the "
+                "finder's before_batch): i is the number of losses recorded, which that batch does not advance",
+                rtol=1e-6, atol=0,
+                mistakes={"i counts the training batches the finder's before_batch saw; it is len(self.losses), so a "
+                          "batch cancelled before its loss (even after before_batch) does not advance it":
+                          torch.tensor([1e-6 * (10.0 / 1e-6) ** (i / 99) for i in (0, 2, 3, 4)], dtype=torch.float64)})
+    # a fit that ends before num_iter losses (the last epoch ends it): after_fit still restores both states
+    _m = to_device(toy_model("linear", seed=70))
+    _opt = torch.optim.SGD(_m.parameters(), lr=0.1, momentum=0.9)
+    _opt.zero_grad(); F.cross_entropy(_m(to_device(torch.randn(5, 4))), to_device(torch.tensor([0, 1, 2, 0, 1]))).backward()
+    _opt.step(); _opt.zero_grad()
+    _before, _opt_before = params_of(_m), copy.deepcopy(_opt.state_dict())
+    _finder = LRFinderCallback(1e-3, 1.0, num_iter=50)
+    _l = _RefLearner(_m, toy_loader(12, 4, seed=71), toy_loader(8, 4), F.cross_entropy, _opt, cbs=[_finder])
+    student_call("fit(1) with LRFinderCallback(1e-3, 1.0, num_iter=50) and 3 training batches (the fit ends before 50 "
+                 "losses)", _l.fit, 1)
+    _after = _opt.state_dict()
+    check(all(torch.equal(v, _before[k]) for k, v in params_of(_m).items()) and
+          _after["param_groups"] == _opt_before["param_groups"] and all(
+              torch.equal(_after["state"][k]["momentum_buffer"].cpu(), _opt_before["state"][k]["momentum_buffer"].cpu())
+              for k in _opt_before["state"]),
+          "after fit(1) with LRFinderCallback(num_iter=50) and only 3 training batches, the weights, learning rates and "
+          "momentum buffers must be those from before the fit (after_fit restores them whatever ended the fit).",
+          hint="the states were restored only when the finder raised CancelFitException; after_fit restores them "
+               "whatever ended the fit")
+    # the same finder in a second fit: lrs and losses accumulate (i goes on from len(self.losses))
+    _first = list(_finder.losses)
+    student_call("a second fit(1) with the same LRFinderCallback", _l.fit, 1)
+    check_equal(len(_finder.losses), 6, "len(LRFinderCallback.losses) after two fit(1) of 3 training batches each "
+                "(each fit appends; only construction empties the lists)",
+                mistakes={"the lists were emptied when the second fit began: only construction empties them": 3})
+    check_equal(len(_finder.lrs), 6, "len(LRFinderCallback.lrs) after those two fits")
+    check_close(torch.tensor(_finder.lrs[3:], dtype=torch.float64),
+                torch.tensor([1e-3 * (1.0 / 1e-3) ** (i / 49) for i in range(3, 6)], dtype=torch.float64),
+                "LRFinderCallback.lrs of the second fit (i = len(self.losses) goes on: 3, 4, 5)", rtol=1e-6, atol=0)
 with clauses.clause("OneCycleCallback: torch's OneCycleLR over n_epochs x len(train_loader) steps, stepped after each "
                     "training batch only", points=1):
     _m = to_device(toy_model("linear", seed=67))
@@ -2101,6 +2237,10 @@ with clauses.clause("ActivationStatsCallback: mean and unbiased std per module p
     _m = to_device(nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3)))
     _cb = student_call("ActivationStatsCallback([model[0], model[2]])", ActivationStatsCallback, [_m[0], _m[2]])
     check_equal(_cb.means, [[], []], "ActivationStatsCallback(...).means at construction")
+    check(not _m[0]._forward_hooks and not _m[2]._forward_hooks, "ActivationStatsCallback(modules) registered forward "
+          "hooks at construction: the hooks exist only from before_fit to after_fit.",
+          hint="register the hooks in before_fit, not in __init__ (a hook registered at construction and removed in "
+               "after_fit is gone in the next fit)")
     _stats, _biased = {0: [], 2: []}, {0: [], 2: []}
 
     class _Out(Callback):
@@ -2130,6 +2270,14 @@ with clauses.clause("ActivationStatsCallback: mean and unbiased std per module p
                     mistakes={"the std is biased (unbiased=False); use torch's default":
                               torch.tensor([s[1] for s in _biased[_k] if s[0]], dtype=torch.float64)})
     check(not _m[0]._forward_hooks and not _m[2]._forward_hooks, "ActivationStatsCallback must remove its hooks in after_fit.")
+    # the same callback in a second fit: hooks registered again, the lists grow
+    _n = [len(v) for v in _cb.means]
+    student_call("a second fit(1) with the same ActivationStatsCallback", _learner(_m, [_cb]).fit, 1)
+    check_equal([len(v) for v in _cb.means], [k + 3 for k in _n], "len of each ActivationStatsCallback.means list after "
+                "a second fit(1) of 3 training batches with the same callback (each fit appends)",
+                mistakes={"the second fit recorded nothing: register the hooks in every before_fit": _n})
+    check(not _m[0]._forward_hooks and not _m[2]._forward_hooks, "ActivationStatsCallback must remove its hooks in "
+          "after_fit (after a second fit too).")
     _cb2 = ActivationStatsCallback([_m[0]])
     _RefLearner(_m, toy_loader(8, 4), toy_loader(4, 4), F.cross_entropy, torch.optim.SGD(_m.parameters(), lr=0.1),
                 cbs=[_cb2, _CancelAt(set())]).fit(2, cbs=[type("_Stop", (Callback,), {"after_batch": lambda self, learn: (_ for _ in ()).throw(CancelFitException())})()])
