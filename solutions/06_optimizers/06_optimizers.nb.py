@@ -261,7 +261,9 @@ def torch_lrs(make_scheduler, base_lr, steps, momentum=0.0):
 #   `defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
 #   nesterov=nesterov)`, so that every group in `self.param_groups` carries these five keys (a group's
 #   own value wins over the default).
-# - Raises `ValueError` if `nesterov=True` and (`momentum <= 0` or `dampening != 0`).
+# - Raises `ValueError` if `nesterov=True` and (`momentum <= 0` or `dampening != 0`). No other argument is
+#   checked by the tests: raising `ValueError` for other invalid settings (a negative `lr`, say, as torch
+#   does) is allowed, not required.
 # - `step(closure=None)` updates every parameter of **every** group that has a `.grad` (a parameter
 #   whose `.grad` is `None` is skipped and gets no state: no entry in `self.state` at all, not even an empty
 #   dict, as with `torch.optim.SGD`), in place, under `torch.no_grad()`, with its
@@ -405,8 +407,9 @@ with clauses.clause("Nesterov: d = d + momentum * b (after the buffer update)", 
                      "nesterov_raw_grad": "Nesterov used the raw gradient: weight decay must be included (d = g + "
                                           "weight_decay * p, then d + momentum * b)",
                      "zero_buffer": _ZERO})
-with clauses.clause("Nesterov needs momentum > 0 and dampening 0 (ValueError otherwise)", points=1):
-    for _kw in (dict(momentum=0.0, nesterov=True), dict(momentum=0.9, dampening=0.1, nesterov=True)):
+with clauses.clause("Nesterov needs momentum > 0 and dampening 0 (ValueError otherwise, also for a negative momentum)", points=1):
+    for _kw in (dict(momentum=0.0, nesterov=True), dict(momentum=-0.5, nesterov=True),
+                dict(momentum=0.9, dampening=0.1, nesterov=True)):
         _what = f"SGD(params, lr=0.1, {', '.join(f'{k}={v}' for k, v in _kw.items())})"
         try:
             with without_torch_optimizers():
@@ -818,7 +821,8 @@ clauses.verdict()
 #   and `e = pct_start * total_steps - 1` (a float): for `t <= e`, anneal from `initial` to `max_lr`
 #   with `pct = t / e`; otherwise from `max_lr` to `final` with `pct = (t - e) / (total_steps - 1 - e)`.
 #   Annealing from `a` to `b`: `"cos"` gives `b + (a - b) * (1 + cos(pi * pct)) / 2`, `"linear"` gives
-#   `a + (b - a) * pct`.
+#   `a + (b - a) * pct`. The tests never use `pct_start * total_steps == 1` (there `e = 0`, and
+#   `OneCycleLR` itself raises `ZeroDivisionError` when it is built).
 # - **`warmup_cosine_lr(base_lr, steps, warmup_steps, total_steps, eta_min=0.0)`** — linear warm-up, then
 #   cosine decay (torch's `LambdaLR` with this factor): for `t < warmup_steps`, `base_lr * t /
 #   warmup_steps` (so element 0 is 0); for `t >= warmup_steps`, with `progress = min(1, (t - warmup_steps)
@@ -1231,7 +1235,8 @@ clauses.verdict()
 #   they had (the same tensor objects, updated in place), every submodule is back in the training or
 #   eval mode it was in, the optimizer's state and every group's settings (`lr` included) are exactly
 #   as before (its `state_dict()` equals the one before the call), and every parameter's `.grad` is
-#   `None`. This holds however the function returns (finished, diverged, or stopped on a non-finite loss).
+#   `None` (also a parameter that held a gradient before the call: gradients are not restored). This
+#   holds however the function returns (finished, diverged, or stopped on a non-finite loss).
 
 # %% [answer id=lr_find]
 def lr_find(model, optimizer, loss_fn, batches, start_lr=1e-7, end_lr=10.0, num_steps=100, beta=0.98, diverge=4.0):
@@ -1308,7 +1313,7 @@ clauses = Clauses(points=5)
 
 
 def _ref_lr_find(model, optimizer, loss_fn, batches, start_lr=1e-7, end_lr=10.0, num_steps=100, beta=0.98,
-                 diverge=4.0, smoothing=True, train=True):
+                 diverge=4.0, smoothing=True, train=True, divergence_stop=True):
     lrs, losses, avg = [], [], 0.0
     if train:
         model.train()
@@ -1327,7 +1332,7 @@ def _ref_lr_find(model, optimizer, loss_fn, batches, start_lr=1e-7, end_lr=10.0,
         avg = beta * avg + (1 - beta) * raw
         lrs.append(lr)
         losses.append(avg / (1 - beta ** (i + 1)) if smoothing else raw)
-        if i >= 1 and losses[-1] > diverge * min(losses):
+        if divergence_stop and i >= 1 and losses[-1] > diverge * min(losses):
             break
     sug = None
     if len(losses) >= 2:
@@ -1337,9 +1342,12 @@ def _ref_lr_find(model, optimizer, loss_fn, batches, start_lr=1e-7, end_lr=10.0,
 
 
 def _setup(seed, opt_kind):
-    """A classifier with BatchNorm whose optimizer already carries state (3 steps taken); its head is in eval."""
+    """A classifier with BatchNorm whose optimizer already carries state (3 steps taken). ``opt_kind``: "sgd"
+    (two groups with different lr), "sgd1" (one group) or "adam" (one group)."""
     model = classifier(seed)
-    if opt_kind == "sgd":
+    if opt_kind == "sgd1":
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-3)
+    elif opt_kind == "sgd":
         opt = torch.optim.SGD([{"params": list(model[0].parameters()), "lr": 0.02},
                                {"params": list(model[1].parameters()) + list(model[3].parameters()), "lr": 0.005,
                                 "weight_decay": 1e-3}], momentum=0.9)
@@ -1379,15 +1387,29 @@ def _scripted_run(values, **kwargs):
     what = f"lr_find(..., a loss whose values are {values} in turn, {', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
     got = call(what, lr_find, model, opt, _scripted_loss(values), class_batches(2, 30), **kwargs)
     ref_model, ref_opt = _setup(30, "sgd")
-    return what, got, _ref_lr_find(ref_model, ref_opt, _scripted_loss(values), class_batches(2, 30), **kwargs)
+    exp = _ref_lr_find(ref_model, ref_opt, _scripted_loss(values), class_batches(2, 30), **kwargs)
+    exp.variant = lambda **changes: _ref_lr_find(*_setup(30, "sgd"), _scripted_loss(values), class_batches(2, 30),
+                                                 **dict(kwargs, **changes))
+    return what, got, exp
 
 
-def _run(seed, opt_kind, kwargs, eval_parts=(), nan_from=None):
+def _recording(loss_fn, optimizer, into):
+    """``loss_fn`` that first appends the lr of every group of ``optimizer`` to ``into``."""
+    def recorded(logits, target):
+        into.append([group["lr"] for group in optimizer.param_groups])
+        return loss_fn(logits, target)
+    return recorded
+
+
+def _run(seed, opt_kind, kwargs, eval_parts=(), nan_from=None, grads_before=False):
     model, opt = _setup(seed, opt_kind)
     for idx in eval_parts:
         model[idx].eval()
+    if grads_before:  # gradients left by someone else's backward
+        _x, _y = class_batches(1, seed + 200)[0]
+        F.cross_entropy(model(_x), _y).backward()
     ref_model, ref_opt = copy.deepcopy((model, opt))
-    untrained = copy.deepcopy((model, opt))  # for naming a run left in the modes it was given
+    start = copy.deepcopy((model, opt))  # for the runs of named mistakes
     before_model = copy.deepcopy(model.state_dict())
     before_opt = copy.deepcopy(opt.state_dict())
     params = list(model.parameters())
@@ -1396,14 +1418,24 @@ def _run(seed, opt_kind, kwargs, eval_parts=(), nan_from=None):
     loss_name = "cross_entropy" if nan_from is None else f"a loss that is nan from step {nan_from} on"
     what = (f"lr_find(model with BatchNorm and an optimizer carrying state ({opt_kind}), {loss_name}, 4 batches, "
             f"{', '.join(f'{k}={v!r}' for k, v in kwargs.items())})")
-    fns = (F.cross_entropy, F.cross_entropy) if nan_from is None else (_nan_from(nan_from), _nan_from(nan_from))
-    got = call(what, lr_find, model, opt, fns[0], batches, **kwargs)
-    exp = _ref_lr_find(ref_model, ref_opt, fns[1], batches, **kwargs)
+    new_loss = (lambda: F.cross_entropy) if nan_from is None else (lambda: _nan_from(nan_from))
+    start_group_lrs = [group["lr"] for group in opt.param_groups]
+    seen, ref_seen = [], []
+    got = call(what, lr_find, model, opt, _recording(new_loss(), opt, seen), batches, **kwargs)
+    exp = _ref_lr_find(ref_model, ref_opt, _recording(new_loss(), ref_opt, ref_seen), batches, **kwargs)
+    exp.group_lrs = (seen, ref_seen, start_group_lrs)
+    exp.grads_before = grads_before
+
+    def variant(**changes):
+        """The reference run with ``changes`` (a named mistake), from the state the call started from."""
+        m, o = copy.deepcopy(start)
+        return _ref_lr_find(m, o, new_loss(), batches, **dict(kwargs, **changes))
+    exp.variant = variant
     # the optimizer's state at the end of the run, before any restoring
     exp.end_state = {i: {k: v.detach().cpu().clone() if torch.is_tensor(v) else v for k, v in st.items()}
                      for i, st in ref_opt.state_dict()["state"].items()}
     if eval_parts and nan_from is None:
-        exp.untrained = lambda: _ref_lr_find(*untrained, F.cross_entropy, batches, train=False, **kwargs)[1]
+        exp.untrained = lambda: variant(train=False)[1]
     return what, got, exp, (model, opt, before_model, before_opt, params, modes, exp)
 
 
@@ -1418,17 +1450,46 @@ def _check_curve(what, got, exp):
     check_type(lrs, list, f"{what}: lrs")
     check_type(losses, list, f"{what}: losses")
     check(all(type(v) is float for v in lrs + losses), f"{what}: lrs and losses must hold Python floats.")
+
+    def no_divergence_stop(n):
+        """The run is the one without the divergence stop (the losses too, not only their number)."""
+        if n <= len(exp[1]) or not hasattr(exp, "variant"):
+            return False
+        return same_floats(exp.variant(divergence_stop=False)[1], 1e-5, 1e-6)(losses)
+
+    def non_finite_recorded(n):
+        """The run is the expected one plus the step with a non-finite loss, recorded before stopping."""
+        return n == len(exp[1]) + 1 and not math.isfinite(losses[-1]) and same_floats(exp[1], 1e-5, 1e-6)(losses[:-1])
+
     check_equal(len(losses), len(exp[1]), f"{what}: the number of recorded steps",
                 mistakes={"the diverging step was not recorded: step i stays in the curve when it triggers the stop":
                           len(exp[1]) - 1,
-                          "the run did not stop on divergence (or on a non-finite loss)":
-                          lambda n: n > len(exp[1])})
+                          "the run did not stop on divergence: after recording step i >= 1, stop if smoothed_i > "
+                          "diverge * min(losses)": no_divergence_stop,
+                          "the step with a non-finite loss was recorded before stopping: check raw_i before "
+                          "appending, step i is not recorded": non_finite_recorded})
     same_lrs(lrs, exp[0], f"{what}: lrs", rtol=1e-9, element="the learning rate of step {}")
     untrained = getattr(exp, "untrained", None)
     same_lrs(losses, exp[1], f"{what}: losses (smoothed)", rtol=1e-5, atol=1e-6, element="the loss recorded at step {}",
              mistakes=None if untrained is None else {
                  "the model was not put in training mode (model.train()) for the steps: its BatchNorm, handed over in "
                  "eval mode, used its running statistics": lambda got: same_floats(untrained(), 1e-5, 1e-6)(got)})
+
+
+def _check_group_lrs(what, exp):
+    """At every step, every parameter group had lr_i when the loss was computed."""
+    seen, expected, start = exp.group_lrs
+    for i, (got_i, exp_i) in enumerate(zip(seen, expected)):
+        if len(got_i) == len(exp_i) and all(isinstance(a, (int, float)) and math.isclose(a, b, rel_tol=1e-9)
+                                            for a, b in zip(got_i, exp_i)):
+            continue
+        first_only = [exp_i[0]] + start[1:]
+        fail(f"{what}: the lr of each parameter group (in optimizer.param_groups order) when loss_fn was called at "
+             f"step {i}: expected {describe(exp_i)}, got {describe(got_i)}",
+             "only the first group's lr was set: set lr_i in every parameter group"
+             if len(start) > 1 and len(got_i) == len(exp_i) and all(
+                 isinstance(a, (int, float)) and math.isclose(a, b, rel_tol=1e-9) for a, b in zip(got_i, first_only))
+             else None)
 
 
 def _check_model_restored(what, ctx):
@@ -1442,7 +1503,8 @@ def _check_model_restored(what, ctx):
                     hint=None)
     check_equal([m.training for m in model.modules()], modes, f"{what}: the training flag of every submodule, in "
                 f"model.modules() order, after the call")
-    check(all(p.grad is None for p in model.parameters()), f"{what}: every parameter's .grad must be None on return.")
+    check(all(p.grad is None for p in model.parameters()), f"{what}: every parameter's .grad must be None on return"
+          + (" (they held gradients before the call; those are not restored)." if exp.grads_before else "."))
 
 
 def _check_opt_restored(what, ctx):
@@ -1468,13 +1530,14 @@ def _check_opt_restored(what, ctx):
 
 with clauses.clause("the ramp: lr_i on every group, exponential from start_lr to end_lr, the batches cycled", points=1):
     _what, _got, _exp, _ = _run(10, "sgd", dict(start_lr=1e-3, end_lr=0.5, num_steps=9))
+    _check_group_lrs(_what + " (two groups)", _exp)
     _check_curve(_what, _got, _exp)
     _what, _got, _exp, _ = _run(10, "sgd", dict(start_lr=1e-3, end_lr=0.5, num_steps=9), eval_parts=(1,))
     _check_curve(_what.replace("BatchNorm", "BatchNorm in eval mode"), _got, _exp)
     _what, _got, _exp = _scripted_run([2.0, 1.5, 1.2], start_lr=1, end_lr=4, num_steps=3, beta=0.0)
     _check_curve(_what + " (int start_lr and end_lr)", _got, _exp)
 with clauses.clause("smoothing (bias-corrected exponential average) and the divergence stop", points=1):
-    for _seed, _kind, _kw in ((11, "sgd", dict(start_lr=1e-4, end_lr=1e4, num_steps=40)),
+    for _seed, _kind, _kw in ((11, "sgd1", dict(start_lr=1e-4, end_lr=1e4, num_steps=40)),
                               (12, "adam", dict(start_lr=1e-5, end_lr=50.0, num_steps=60, beta=0.7, diverge=2.0))):
         _what, _got, _exp, _ = _run(_seed, _kind, _kw)
         check(len(_exp[1]) < _kw["num_steps"], "test error: the reference run should diverge")
@@ -1484,7 +1547,7 @@ with clauses.clause("smoothing (bias-corrected exponential average) and the dive
         _check_curve(_what, _got, _exp)
 with clauses.clause("a non-finite loss stops the run unrecorded; suggestion is lrs[j] at the steepest drop "
                     "(None under two points)", points=1):
-    _what, _got, _exp, _ = _run(13, "sgd", dict(start_lr=1e-4, end_lr=1.0, num_steps=40, diverge=1e30), nan_from=17)
+    _what, _got, _exp, _ = _run(13, "sgd1", dict(start_lr=1e-4, end_lr=1.0, num_steps=40, diverge=1e30), nan_from=17)
     check(len(_exp[1]) == 17, "test error: the reference run should meet a non-finite loss")
     _check_curve(_what, _got, _exp)
     for _seed, _kw in ((14, dict(start_lr=1e-3, end_lr=1.0, num_steps=25, beta=0.5)),
@@ -1515,8 +1578,8 @@ with clauses.clause("the model is restored exactly: parameters and BatchNorm buf
                     "submodule, .grad None", points=1):
     for _kind, _kw, _eval in (("sgd", dict(start_lr=1e-4, end_lr=1e3, num_steps=30), (1,)),
                               ("adam", dict(start_lr=1e-3, end_lr=1.0, num_steps=30), (3,))):
-        _what, _got, _exp, (_model, _opt, _bm, _bo, _params, _modes, _) = _run(20, _kind, _kw, eval_parts=_eval,
-                                                                            nan_from=12 if _kind == "adam" else None)
+        _what, _got, _exp, (_model, _opt, _bm, _bo, _params, _modes, _) = _run(
+            20, _kind, _kw, eval_parts=_eval, nan_from=12 if _kind == "adam" else None, grads_before=_kind == "sgd")
         _check_model_restored(_what, (_model, _opt, _bm, _bo, _params, _modes, _exp))
     _model = classifier(21).eval()
     _opt = torch.optim.SGD(_model.parameters(), lr=0.1)

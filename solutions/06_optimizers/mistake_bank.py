@@ -86,6 +86,11 @@ BANK = [
           {"sgd": Replace('        if nesterov and (momentum <= 0 or dampening != 0):\n'
                           '            raise ValueError("Nesterov momentum requires a momentum and zero dampening")\n', "")},
           message="expected a ValueError", fails=("test_sgd_hidden",)),
+    Wrong("sgd_nesterov_check_eq0",
+          "checks momentum == 0 instead of momentum <= 0, so Nesterov with a negative momentum is accepted",
+          {"sgd": Replace("        if nesterov and (momentum <= 0 or dampening != 0):\n",
+                          "        if nesterov and (momentum == 0 or dampening != 0):\n")},
+          message="momentum=-0.5, nesterov=True) raised nothing; expected a ValueError", fails=("test_sgd_hidden",)),
     Wrong("sgd_closure_not_returned",
           "calls the closure but returns None",
           {"sgd": Replace("                p.add_(d, alpha=-lr)\n        return loss",
@@ -311,6 +316,30 @@ BANK = [
           {"lr_find": Replace("            lr = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))\n",
                               "            lr = start_lr + (end_lr - start_lr) * i / (num_steps - 1)\n")},
           message="lrs[1]", fails=("test_lr_find", "test_lr_find_hidden")),
+    Wrong("lr_find_first_group_only",
+          "sets lr_i only in the first parameter group",
+          {"lr_find": Replace('            for group in optimizer.param_groups:\n                group["lr"] = lr\n',
+                              '            optimizer.param_groups[0]["lr"] = lr\n')},
+          message="only the first group's lr was set", fails=("test_lr_find_hidden",)),
+    Wrong("lr_find_no_divergence_stop",
+          "never stops on divergence (only on a non-finite loss)",
+          {"lr_find": Replace("            if i >= 1 and smoothed > diverge * min(losses):\n                break\n", "")},
+          message="the run did not stop on divergence", fails=("test_lr_find_hidden",)),
+    Wrong("lr_find_nonfinite_recorded",
+          "records the step with a non-finite loss, then stops",
+          {"lr_find": [Replace("            if not math.isfinite(raw):\n                break\n", ""),
+                       Replace("            losses.append(smoothed)\n",
+                               "            losses.append(smoothed)\n"
+                               "            if not math.isfinite(raw):\n                break\n")]},
+          message="the step with a non-finite loss was recorded before stopping", fails=("test_lr_find_hidden",)),
+    Wrong("lr_find_grads_restored",
+          "saves the gradients the parameters held before the call and puts them back, instead of leaving None",
+          {"lr_find": [Replace("    modes = {module: module.training for module in model.modules()}\n",
+                               "    modes = {module: module.training for module in model.modules()}\n"
+                               "    grads = [None if p.grad is None else p.grad.clone() for p in model.parameters()]\n"),
+                       Replace("        for p in model.parameters():\n            p.grad = None\n",
+                               "        for p, g in zip(model.parameters(), grads):\n            p.grad = g\n")]},
+          message="those are not restored", fails=("test_lr_find_hidden",)),
     Wrong("lr_find_grads_left",
           "leaves the last gradients on the parameters",
           {"lr_find": Replace("        for p in model.parameters():\n            p.grad = None\n", "")},
@@ -371,6 +400,18 @@ BANK = [
                                  "        for module, training in modes:\n"),
                          Replace("        for p in model.parameters():\n            p.grad = None\n",
                                  "        model.zero_grad(set_to_none=True)\n")]}),
+    Correct("one_cycle_helper_named_like_the_tests",
+            "one_cycle_lr computing each rate with a private helper _one_cycle(t, ...) (the hidden test cell defines "
+            "its own _one_cycle with another signature: the student's must still be the one it calls)",
+            {"schedules": Replace("    return [anneal(initial, max_lr, t / e) if t <= e else anneal(max_lr, final, (t - e) / (total_steps - 1 - e))\n"
+                                  "            for t in range(total_steps)]\n",
+                                  "    return [_one_cycle(t, e, total_steps, initial, max_lr, final, anneal) for t in range(total_steps)]\n"
+                                  "\n"
+                                  "\n"
+                                  "def _one_cycle(t, e, total_steps, initial, max_lr, final, anneal):\n"
+                                  "    if t <= e:\n"
+                                  "        return anneal(initial, max_lr, t / e)\n"
+                                  "    return anneal(max_lr, final, (t - e) / (total_steps - 1 - e))\n")}),
     Correct("one_cycle_phases",
             "one_cycle_lr written with a phase table like torch's",
             {"schedules": Replace("    return [anneal(initial, max_lr, t / e) if t <= e else anneal(max_lr, final, (t - e) / (total_steps - 1 - e))\n"
