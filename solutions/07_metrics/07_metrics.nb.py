@@ -444,13 +444,13 @@ preds = torch.tensor([0, 0, 1, 1, 1, 1])
 with stand_ins(confusion_matrix=reference_confusion_matrix):  # a Part 1 mistake costs points in Part 1 only
     got = call("precision_recall_f1([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 1, 1], 3)", precision_recall_f1, targets, preds, 3)
     check_type(got, tuple, "precision_recall_f1(...) result")
-    check_metric(got[0], torch.tensor([1.0, 0.5, 0.0], dtype=torch.float64), "precision per class (class 2 never predicted: 0)", strict=False)
-    check_metric(got[1], torch.tensor([2 / 3, 1.0, 0.0], dtype=torch.float64), "recall per class", strict=False)
-    check_metric(got[2], torch.tensor([0.8, 2 / 3, 0.0], dtype=torch.float64), "F1 per class", strict=False)
+    check_metric(got[0], torch.tensor([1.0, 0.5, 0.0], dtype=torch.float64), "precision per class (class 2 never predicted: 0)", strict=False, atol=1e-6, rtol=1e-5)
+    check_metric(got[1], torch.tensor([2 / 3, 1.0, 0.0], dtype=torch.float64), "recall per class", strict=False, atol=1e-6, rtol=1e-5)
+    check_metric(got[2], torch.tensor([0.8, 2 / 3, 0.0], dtype=torch.float64), "F1 per class", strict=False, atol=1e-6, rtol=1e-5)
     macro = call("precision_recall_f1(..., average='macro')", precision_recall_f1, targets, preds, 3, average="macro")
-    check_metric(macro[2], torch.tensor((0.8 + 2 / 3) / 3, dtype=torch.float64), "macro F1", strict=False)
+    check_metric(macro[2], torch.tensor((0.8 + 2 / 3) / 3, dtype=torch.float64), "macro F1", strict=False, atol=1e-6, rtol=1e-5)
 print(got, macro)
-print("Part 2 visible tests passed.")
+print("Part 2 visible tests passed (to float32 precision: the hidden tests ask for float64 exactness).")
 
 # %% [tests id=test_precision_recall_f1_hidden points=6]
 # Hidden tests for precision_recall_f1 run here when your work is graded.
@@ -480,6 +480,7 @@ def _counts(t, p, c):
 
 
 def _run_prf(t, p, c, average, zero_division, strict, mistakes_for=None):
+    """The value clauses compare to float32 precision: the float64 exactness has its own (the type) clause."""
     _what = (f"precision_recall_f1(targets, preds of {len(t)} labels with targets of classes "
              f"{sorted(set(t.tolist()))} and preds classes {sorted(set(p.tolist()))}, num_classes={c}, "
              f"average={average!r}, zero_division={zero_division})")
@@ -490,7 +491,7 @@ def _run_prf(t, p, c, average, zero_division, strict, mistakes_for=None):
     check(isinstance(_got, (tuple, list)) and len(_got) == 3,
           f"{_what}: expected a tuple (precision, recall, f1), got {describe(_got)}.")
     for _name, _g_v, _e_v in zip(("precision", "recall", "f1"), _got, _exp):
-        check_metric(_g_v, _e_v, f"{_name} of {_what}", strict=strict, mistakes=_mistakes[_name])
+        check_metric(_g_v, _e_v, f"{_name} of {_what}", strict=strict, mistakes=_mistakes[_name], atol=1e-6, rtol=1e-5)
     return _got
 
 
@@ -513,6 +514,11 @@ with stand_ins(confusion_matrix=_cm_reference):
             def _zd_mistakes(name, t=_t, p=_p, zd=_zd, avg=None):
                 out = {"a zero denominator gave nan (or inf): use zero_division instead":
                        lambda v: not torch.isfinite(torch.as_tensor(v, dtype=torch.float64)).all()}
+                if name == "recall":
+                    rc, support = _prf(t, p, 6, None, zd)[1], _counts(t, p, 6)[2]
+                    rc0 = torch.where(support > 0, rc, torch.zeros_like(rc))
+                    out["recall of a class with no support (never a target) set to 0: it is zero_division there, like "
+                        "every 0 denominator"] = {None: rc0, "macro": rc0.mean(), "weighted": (rc0 * support).sum() / support.sum()}[avg]
                 if name == "f1":
                     pr, rc, _ = _prf(t, p, 6, None, zd)
                     harmonic = torch.where(pr + rc > 0, 2 * pr * rc / (pr + rc).clamp(min=1e-300), torch.tensor(zd, dtype=torch.float64))
@@ -555,8 +561,8 @@ with stand_ins(confusion_matrix=_cm_reference):
                 return {"micro computed per class then averaged (that is macro): micro sums TP, FP and FN over "
                         "the classes first": per.mean()}
             _run_prf(_t, _p, _c, "micro", _zd, strict=False, mistakes_for=_micro_mistakes)
-    with clauses.clause("a tuple of three float64 tensors on the inputs' device: shape (num_classes,) per class, "
-                        "0-dim averages; inputs left unmodified", points=1):
+    with clauses.clause("a tuple of three float64 tensors on the inputs' device, computed in float64 (exact to "
+                        "1e-12): shape (num_classes,) per class, 0-dim averages; inputs left unmodified", points=1):
         _t, _p = int_targets(40, 4, _g), int_targets(40, 4, _g)
         _td, _pd = given(_t), given(_p)
         for _avg in (None, "macro", "micro", "weighted"):
@@ -567,6 +573,12 @@ with stand_ins(confusion_matrix=_cm_reference):
             check_equal(len(_got), 3, f"number of values returned by {_what}")
             for _name, _g_v, _e_v in zip(("precision", "recall", "f1"), _got, _exp):
                 check_metric(_g_v, _e_v, f"{_name} of {_what}", strict=True, values=False)
+                # a value within float32 precision of the right one: float32 arithmetic (a wrong value is
+                # charged to the clause of its average)
+                _near = torch.allclose(on_cpu(_g_v).double(), _e_v, atol=1e-6, rtol=1e-5)
+                check(not _near or torch.allclose(on_cpu(_g_v).double(), _e_v, atol=1e-12, rtol=1e-10),
+                      f"{_name} of {_what}: values differ from the expected ones by up to "
+                      f"{(on_cpu(_g_v).double() - _e_v).abs().max().item():.3g}.", _FLOAT32_PRECISION)
         unchanged(_t, _td, "precision_recall_f1")
         unchanged(_p, _pd, "precision_recall_f1")
 clauses.verdict()
@@ -598,7 +610,10 @@ clauses.verdict()
 #   and leaves `targets` and `scores` unmodified.
 
 # %% [answer id=ranking_auc]
+# Suggested structure (you may change it): a binary metric of a boolean mask `positive` and scores of
+# shape (N,), and `_one_vs_rest`, which applies it to (N,) scores or to each column of (N, C) scores.
 def _binary_roc_auc(positive, scores):
+    ### BEGIN SOLUTION
     scores = scores.double()
     _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
     # rank of each distinct value (1-based), averaged over its ties
@@ -607,9 +622,11 @@ def _binary_roc_auc(positive, scores):
     n_pos = positive.sum().double()
     n_neg = positive.numel() - n_pos
     return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    ### END SOLUTION
 
 
 def _binary_average_precision(positive, scores):
+    ### BEGIN SOLUTION
     _, inverse = torch.unique(scores.double(), return_inverse=True)
     groups = int(inverse.max()) + 1
     pos_per = torch.zeros(groups, dtype=torch.float64, device=scores.device).index_add_(0, inverse, positive.double())
@@ -617,6 +634,7 @@ def _binary_average_precision(positive, scores):
     pos_per, all_per = pos_per.flip(0), all_per.flip(0)  # from the highest threshold down
     precision = pos_per.cumsum(0) / all_per.cumsum(0)
     return (pos_per / pos_per.sum() * precision).sum()
+    ### END SOLUTION
 
 
 def _one_vs_rest(binary, targets, scores):
@@ -640,11 +658,18 @@ def average_precision(targets, scores):
 targets = torch.tensor([0, 0, 1, 1, 0, 1])
 scores = torch.tensor([0.1, 0.4, 0.35, 0.8, 0.4, 0.4])
 auc = call("roc_auc([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.4, 0.4])", roc_auc, targets, scores)
+# the positive scored 0.4 is tied with two negatives: 7/9 or 5/9 if those ties count as wins or as losses
 check_metric(auc, torch.tensor(2 / 3, dtype=torch.float64), "roc_auc([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.4, 0.4])",
-             strict=False)
+             strict=False, mistakes={"tied scores were not counted as one half (ties broken by sample order, or counted "
+                                     "as a win or a loss): a positive tied with a negative counts one half":
+                                     lambda v: min(abs(float(v) - 7 / 9), abs(float(v) - 5 / 9)) < 1e-9})
 ap = call("average_precision([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.4, 0.4])", average_precision, targets, scores)
 check_metric(ap, torch.tensor(1 / 3 * 1 + 1 / 3 * 0.5 + 1 / 3 * 0.6, dtype=torch.float64),
-             "average_precision([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.4, 0.4])", strict=False)
+             "average_precision([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.4, 0.4])", strict=False,
+             mistakes={"tied scores were split apart (one step per sample): samples with the same score cross the "
+                       "threshold together": (1 + 1 + 0.6) / 3,
+                       "average precision by the trapezoid rule: AP is the step sum Σ (Rₙ − Rₙ₋₁) Pₙ":
+                       (1 / 3) * 1 + (1 / 3) * (1 + 0.5) / 2 + (1 / 3) * (0.5 + 0.6) / 2})
 print(auc, ap)
 print("Part 3 visible tests passed.")
 
@@ -677,17 +702,40 @@ def _per_sample_auc(t, s):
     return torch.trapezoid(tpr, fpr)
 
 
+def _ordered_ties_auc(t, s):
+    """AUC with each tie won by the later sample (ordinal ranks from a stable ascending sort)."""
+    idx = torch.arange(len(t))
+    pos, neg = s[t == 1].double(), s[t == 0].double()
+    diff = pos[:, None] - neg[None, :]
+    later = idx[t == 1][:, None] > idx[t == 0][None, :]
+    return ((diff > 0) | ((diff == 0) & later)).double().mean()
+
+
 def _auc_mistakes(t, s):
     low, high = _strict_auc(t, s)
-    return {"ties broken by sample order (a trapezoid over one ROC point per sample): tied scores must "
-            "count one half": _per_sample_auc(t, s),
+    by_order = (float(_per_sample_auc(t, s)), float(_ordered_ties_auc(t, s)))
+    return {"ties broken by sample order (a trapezoid over one ROC point per sample, or ordinal ranks from "
+            "argsort): tied scores must count one half":
+                lambda v, o=by_order: any(abs(float(v) - x) < 1e-9 for x in o),
             "a tie counted as a loss: a positive tied with a negative counts one half": low,
             "a tie counted as a win: a positive tied with a negative counts one half": high,
             "the AUC of the reversed scores (1 - AUC): higher scores mean positive": 1 - _sk_auc(t.numpy(), s.numpy())}
 
 
+def _per_sample_ap(t, s, later_first):
+    """The step sum with one step per sample: tied scores split apart in sample order."""
+    order = torch.sort(s.double(), stable=True).indices.flip(0) if later_first else \
+        torch.sort(s.double(), descending=True, stable=True).indices
+    hit = t[order].double()
+    precision = hit.cumsum(0) / torch.arange(1, len(hit) + 1, dtype=torch.float64)
+    return float((hit * precision).sum() / hit.sum())
+
+
 def _ap_mistakes(t, s):
-    return {"average precision by the trapezoid rule: AP is the step sum Σ (Rₙ − Rₙ₋₁) Pₙ": _trapezoid_ap(t, s)}
+    split = (_per_sample_ap(t, s, False), _per_sample_ap(t, s, True))
+    return {"average precision by the trapezoid rule: AP is the step sum Σ (Rₙ − Rₙ₋₁) Pₙ": _trapezoid_ap(t, s),
+            "tied scores were split apart (one step per sample): samples with the same score cross the threshold "
+            "together": lambda v, x=split: any(abs(float(v) - e) < 1e-9 for e in x)}
 
 
 def _binary_case(n, g, ties):
@@ -703,6 +751,10 @@ library_gate("roc_auc(targets, scores)", roc_auc, to_device(torch.tensor([0, 1, 
 library_gate("average_precision(targets, scores)", average_precision, to_device(torch.tensor([0, 1, 1])),
              to_device(torch.tensor([0.1, 0.3, 0.2])))
 _g = torch.Generator().manual_seed(73)
+
+
+_SOFTMAX = ("softmax applied to the (N, C) scores: column c is used as it is, whatever the scores (a softmax "
+            "changes how the samples rank within a column)")
 
 
 def _ovr_auc(t, s):
@@ -747,9 +799,10 @@ with clauses.clause("one-vs-rest macro roc_auc for (N, C) scores: the mean over 
         _check_value(roc_auc, f"roc_auc(targets of {_c} classes, softmax probabilities of shape ({_n}, {_c}))", _t, _p,
                      _sk_auc(_t.numpy(), _p.numpy(), multi_class="ovr", average="macro"),
                      {"one-vs-rest weighted by class frequency: the macro mean is unweighted":
-                      _sk_auc(_t.numpy(), _p.numpy(), multi_class="ovr", average="weighted")})
+                      _sk_auc(_t.numpy(), _p.numpy(), multi_class="ovr", average="weighted"),
+                      _SOFTMAX: _ovr_auc(_t, torch.softmax(_p, dim=1))})
         _check_value(roc_auc, f"roc_auc(targets of {_c} classes, raw scores of shape ({_n}, {_c}))", _t, _s,
-                     _ovr_auc(_t, _s))
+                     _ovr_auc(_t, _s), {_SOFTMAX: _ovr_auc(_t, torch.softmax(_s.double(), dim=1))})
 with clauses.clause("one-vs-rest macro average_precision for (N, C) scores equals average_precision_score "
                     "on one-hot targets", points=1):
     for _n, _c, _ties in ((90, 3, 0), (150, 4, 5)):
@@ -764,7 +817,8 @@ with clauses.clause("one-vs-rest macro average_precision for (N, C) scores equal
                      {"one-vs-rest weighted by class frequency: the macro mean is unweighted":
                       _sk_ap(_onehot.numpy(), _s.numpy(), average="weighted"),
                       "micro-averaged over all (sample, class) pairs: the result is the mean of the per-class APs":
-                      _sk_ap(_onehot.numpy(), _s.numpy(), average="micro")})
+                      _sk_ap(_onehot.numpy(), _s.numpy(), average="micro"),
+                      _SOFTMAX: _sk_ap(_onehot.numpy(), torch.softmax(_s.double(), dim=1).numpy(), average="macro")})
 _t, _s = _binary_case(40, _g, 5)
 _t3 = torch.arange(30) % 3
 _s3 = torch.randn(30, 3, generator=_g, dtype=torch.float64)
@@ -781,12 +835,18 @@ with clauses.clause("both return 0-dim float64 tensors on the inputs' device, fo
 with clauses.clause("both leave their inputs unmodified (targets and scores; float32 and float64 scores, binary "
                     "and (N, C))", points=0.5):
     for _name, _fn in (("roc_auc", roc_auc), ("average_precision", average_precision)):
+        _returned = 0
         for _args, _tc, _sc in _cases:
             _what = f"{_name}({_args})"
             _td, _sd = given(_tc), given(_sc)
-            call(_what, _fn, _td, _sd)
+            try:
+                call(_what, _fn, _td, _sd)
+                _returned += 1
+            except CheckFailed:
+                pass  # a call that fails is charged to the clause above; here only the inputs count
             unchanged(_tc, _td, _what)
             unchanged(_sc, _sd, _what)
+        check(_returned > 0, f"{_name} failed on every input above, so whether it leaves them unmodified is unknown.")
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -858,7 +918,9 @@ scores = torch.tensor([[0.9, 0.8, 0.7, 0.1], [0.2, 0.4, 0.3, 0.1]])
 check_metric(call("mrr(relevance, scores)", mrr, relevance, scores), 0.5 * (1 / 2 + 1 / 3), "mrr(relevance, scores)", strict=False)
 ideal = 2 + 1 / math.log2(3)
 check_metric(call("ndcg_at_k(relevance, scores, k=2)", ndcg_at_k, relevance, scores, 2),
-             0.5 * ((2 / math.log2(3)) / ideal + 0.0), "ndcg_at_k(relevance, scores, k=2)", strict=False)
+             0.5 * ((2 / math.log2(3)) / ideal + 0.0), "ndcg_at_k(relevance, scores, k=2)", strict=False,
+             mistakes={"binary gains (a relevant document counts 1): the gain is the graded relevance itself":
+                       0.5 * ((1 / math.log2(3)) / (1 + 1 / math.log2(3)) + 0.0)})
 check_metric(call("map_at_k(relevance, scores, k=4)", map_at_k, relevance, scores, 4),
              0.5 * ((1 / 2 + 2 / 4) / 2 + (1 / 3) / 1), "map_at_k(relevance, scores, k=4)", strict=False)
 print("Part 4 visible tests passed.")
@@ -880,8 +942,8 @@ def _ranked(rel, scores):
     return [[float(rel[i, j]) for j in torch.argsort(scores[i], descending=True).tolist()] for i in range(len(rel))]
 
 
-def _ref_mrr(rel, scores):
-    return sum(next((1 / (i + 1) for i, r in enumerate(row) if r > 0), 0.0) for row in _ranked(rel, scores)) / len(rel)
+def _ref_mrr(rel, scores, no_hit=0.0):
+    return sum(next((1 / (i + 1) for i, r in enumerate(row) if r > 0), no_hit) for row in _ranked(rel, scores)) / len(rel)
 
 
 def _ref_map(rel, scores, k, divide="min"):
@@ -898,16 +960,17 @@ def _ref_map(rel, scores, k, divide="min"):
     return total / len(rel)
 
 
-def _ref_dcg(rel, scores, k, log_of_i=False, ideal_from_pred=False, exp_gain=False, ideal_from_topk=False):
+def _ref_dcg(rel, scores, k, log_of_i=False, ideal_from_pred=False, exp_gain=False, ideal_from_topk=False,
+             binary_gain=False, ideal_all_docs=False):
     """Mean NDCG@k by the definition, or by one of the usual mistakes."""
     total = 0.0
     for row in _ranked(rel, scores):
-        gains = [(2 ** r - 1) if exp_gain else r for r in row]
+        gains = [(2 ** r - 1) if exp_gain else float(r > 0) if binary_gain else r for r in row]
         ideal = gains if ideal_from_pred else sorted(gains[:k] if ideal_from_topk else gains, reverse=True)
         # rank i (from 1) is discounted by log2(i + 1); the mistake uses log2(i), rank 1 left undiscounted
         disc = [1 / math.log2(max(i, 2)) if log_of_i else 1 / math.log2(i + 1) for i in range(1, len(row) + 1)]
         dcg = sum(g * w for g, w in zip(gains[:k], disc))
-        idcg = sum(g * w for g, w in zip(ideal[:k], disc))
+        idcg = sum(g * w for g, w in zip(ideal if ideal_all_docs else ideal[:k], disc))
         total += dcg / idcg if idcg > 0 else 0.0
     return total / len(rel)
 
@@ -919,7 +982,11 @@ def _ndcg_mistakes(rel, scores, k):
             "IDCG from the relevances of the predicted top k only: the ideal ranking sorts all of the query's "
             "relevances": _ref_dcg(rel, scores, k, ideal_from_topk=True),
             "gain 2^rel - 1 instead of rel: sklearn's ndcg_score uses the relevance itself as the gain":
-                _ref_dcg(rel, scores, k, exp_gain=True)}
+                _ref_dcg(rel, scores, k, exp_gain=True),
+            "binary gains (a relevant document counts 1): the gain is the graded relevance itself":
+                _ref_dcg(rel, scores, k, binary_gain=True),
+            "IDCG summed over all D documents: the ideal DCG stops at rank k, like the DCG":
+                _ref_dcg(rel, scores, k, ideal_all_docs=True)}
 
 
 def _map_mistakes(rel, scores, k):
@@ -948,7 +1015,9 @@ with clauses.clause("mrr: mean over queries of 1 / rank of the first relevant do
         _what = f"mrr(relevance of shape ({_q}, {_d}) with {len(_empty)} all-irrelevant queries, scores)"
         _check_rank(_what, mrr, _rel, _s, (), _ref_mrr(_rel, _s), strict=False, mistakes={
             "queries without a relevant document were left out of the mean: they count 0":
-                lambda v, r=_rel, s=_s: _empty != () and abs(float(v) - _ref_mrr(r[r.sum(1) > 0], s[r.sum(1) > 0])) < 1e-9})
+                lambda v, r=_rel, s=_s: _empty != () and abs(float(v) - _ref_mrr(r[r.sum(1) > 0], s[r.sum(1) > 0])) < 1e-9,
+            "a query without a relevant document counted as a hit at rank 1 (argmax of all-False hits is 0): it "
+            "counts 0": _ref_mrr(_rel, _s, no_hit=1.0)})
 with clauses.clause("ndcg_at_k equals sklearn's ndcg_score (linear gain, 1/log2(i + 1), ideal from sorted "
                     "relevances, 0 for all-irrelevant queries)", points=1):
     for _q, _d, _k, _empty in ((15, 8, 3, ()), (10, 5, 5, (2,)), (6, 10, 1, ()), (12, 6, 4, (0, 5)), (9, 7, 7, ())):
@@ -988,13 +1057,21 @@ with clauses.clause("each returns a 0-dim float64 tensor on the inputs' device, 
             _what = f"{_name}({_dtype} relevance of shape (10, 5), {_dtype} scores{', k=3' if _args else ''})"
             check_metric(call(_what, _fn, given(_relc), given(_sc), *_args), 0.5, _what, strict=True, values=False)
 with clauses.clause("each leaves relevance and scores unmodified (float32 and float64 inputs)", points=0.5):
+    _returned = {}
     for _dtype, _relc, _sc in _cases:
         for _name, _fn, _args in _calls:
             _what = f"{_name}({_dtype} relevance of shape (10, 5), {_dtype} scores{', k=3' if _args else ''})"
             _reld, _sd = given(_relc), given(_sc)
-            call(_what, _fn, _reld, _sd, *_args)
+            try:
+                call(_what, _fn, _reld, _sd, *_args)
+                _returned[_name] = _returned.get(_name, 0) + 1
+            except CheckFailed:
+                pass  # a call that fails is charged to the clause above; here only the inputs count
             unchanged(_relc, _reld, _what)
             unchanged(_sc, _sd, _what)
+    for _name, _fn, _args in _calls:
+        check(_returned.get(_name, 0) > 0,
+              f"{_name} failed on every input above, so whether it leaves them unmodified is unknown.")
 clauses.verdict()
 ### END HIDDEN TESTS
 
@@ -1005,6 +1082,8 @@ clauses.verdict()
 # workers; the metric must come out as if computed once over all samples.
 #
 # **`StreamingMetrics(num_classes, device="cpu")`**
+# - `num_classes`: a Python `int ≥ 1`; `device`: where the state lives, given either as a string
+#   (`"cpu"`, `"cuda"`) or as a `torch.device` (both must work).
 # - `update(targets, preds, batch_loss)`: `targets`, `preds` as in Part 1 (one batch, `B ≥ 1` samples,
 #   on `device`); `batch_loss` a 0-dim floating-point tensor on `device`, the **mean** loss of this
 #   batch's `B` samples (what `F.cross_entropy` returns); it may require grad. Adds the batch to the
@@ -1276,12 +1355,13 @@ with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_referenc
         check(_same_snapshot(_before, _after),
               f"total.merge(shard) into a new object, then shard.reset() changed what total computes: before "
               f"{_show_snapshot(_before)}, after {_show_snapshot(_after)}. merge must share no state with other.")
-    with clauses.clause("compute returns 0-dim float64 tensors on the device, without grad, and does not change the "
-                        "state (twice gives the same values); update leaves its inputs unmodified", points=1):
+    with clauses.clause("compute returns 0-dim float64 tensors on the device (given as a torch.device here), without "
+                        "grad, and does not change the state (twice gives the same values); update leaves its inputs "
+                        "unmodified", points=1):
         _t, _p, _l = _data(45, 4, _g)
         _batches = _split(45, _g, 3)
         _exp = _expected(_t, _p, _l, 4, _batches)
-        _m = _new(4)
+        _m = student_call(f"StreamingMetrics(4, device=torch.device({_dev.type!r}))", StreamingMetrics, 4, device=_dev)
         _td, _pd = given(_t), given(_p)
         for _a, _b in _batches:
             _bl = _batch_loss(_l, _a, _b, requires_grad=True)
@@ -1301,13 +1381,24 @@ with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_referenc
         _t2, _p2, _l2 = _data(25, 3, _g)
         _b2 = _split(25, _g, 3)
         _exp2 = _expected(_t2, _p2, _l2, 3, _b2)
+        _b1 = _split(40, _g, 2)
+        _exp12 = _expected(torch.cat([_t, _t2]), torch.cat([_p, _p2]), torch.cat([_l, _l2]), 3,
+                           _b1 + [(40 + a, 40 + b) for a, b in _b2])
+        _sum1 = sum((b - a) * float(_l[a:b].mean()) for a, b in _b1)
+        _sum2 = _exp2["loss"] * 25
+        _kept = "reset() left part of the state (here {}) as it was: reset must clear every sum and count"
+        _extra = {"accuracy": {_kept.format("the counts"): _exp12["accuracy"]},
+                  "macro_f1": {_kept.format("the counts"): _exp12["macro_f1"]},
+                  "loss": {_kept.format("the loss sum or the sample count"):
+                           lambda v, c=((_sum1 + _sum2) / 25, (_sum1 + _sum2) / 65, _sum2 / 65):
+                           any(abs(float(v) - x) < 1e-9 for x in c)}}
         _m = _new(3)
-        _feed(_m, _t, _p, _l, _split(40, _g, 2))
+        _feed(_m, _t, _p, _l, _b1)
         call("compute()", _m.compute)
         check(call("reset()", _m.reset) is None, "reset() must return None.")
         _feed(_m, _t2, _p2, _l2, _b2)
         _check_result(call("compute() after reset() and 3 new batches", _m.compute), _exp2,
-                      "compute() after reset() and 3 new batches")
+                      "compute() after reset() and 3 new batches", extra=_extra)
         _fresh = _new(3)
         _feed(_fresh, _t2, _p2, _l2, _b2)
         _m.reset()

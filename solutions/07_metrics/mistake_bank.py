@@ -20,6 +20,12 @@ _AUC_BODY = '''    scores = scores.double()
     n_neg = positive.numel() - n_pos
     return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 '''
+_AP_BODY = ('''    _, inverse = torch.unique(scores.double(), return_inverse=True)
+    groups = int(inverse.max()) + 1
+    pos_per = torch.zeros(groups, dtype=torch.float64, device=scores.device).index_add_(0, inverse, positive.double())
+    all_per = torch.bincount(inverse, minlength=groups).double()
+    pos_per, all_per = pos_per.flip(0), all_per.flip(0)  # from the highest threshold down
+''')
 _AP_TAIL = ('    precision = pos_per.cumsum(0) / all_per.cumsum(0)\n'
             '    return (pos_per / pos_per.sum() * precision).sum()\n')
 _MAP_DIV = "    ap = (precision_at_i * top).sum(dim=1) / relevant.clamp(min=1)\n"
@@ -290,6 +296,72 @@ BANK = [
           "guards the division by the sample count with clamp(min=1), so an empty metric gives 0 instead of nan",
           {"streaming": Replace("        count = cm.sum()\n", "        count = cm.sum().clamp(min=1)\n")},
           message="0 / 0 was guarded", fails=("test_streaming_hidden",)),
+    # ---- hints added after the second blind check -------------------------------------------------
+    Wrong("prf_float32_then_double",
+          "computes in float32 and converts the results to float64 at the end",
+          {"precision_recall_f1": [Replace("    cm = confusion_matrix(targets, preds, num_classes).double()\n",
+                                           "    cm = confusion_matrix(targets, preds, num_classes).float()\n"),
+                                   Replace("    return precision, recall, f1",
+                                           "    return precision.double(), recall.double(), f1.double()"),
+                                   Replace("        return precision.mean(), recall.mean(), f1.mean()\n",
+                                           "        return precision.mean().double(), recall.mean().double(), f1.mean().double()\n"),
+                                   Replace("        return (precision * weights).sum(), (recall * weights).sum(), (f1 * weights).sum()\n",
+                                           "        return tuple((v * weights).sum().double() for v in (precision, recall, f1))\n")]},
+          message="that is float32 precision", fails=("test_precision_recall_f1_hidden",)),
+    Wrong("prf_recall_no_support_zero",
+          "guards the recall's denominator with clamp(min=1), so a class never a target gets recall 0 whatever zero_division",
+          {"precision_recall_f1": Replace(
+              "ratio(tp, support), ratio(2 * tp, predicted + support)\n",
+              "tp / support.clamp(min=1), ratio(2 * tp, predicted + support)\n")},
+          message="recall of a class with no support (never a target) set to 0", fails=("test_precision_recall_f1_hidden",)),
+    Wrong("auc_ordinal_ranks",
+          "ranks the scores with argsort (ordinal ranks), so a tie is decided by the samples' order",
+          {"ranking_auc": Replace("    group_rank = counts.cumsum(0).double() - (counts.double() - 1) / 2\n"
+                                  "    ranks = group_rank[inverse]\n",
+                                  "    ranks = torch.empty_like(scores)\n"
+                                  "    ranks[torch.sort(scores, stable=True).indices] = torch.arange(1, len(scores) + 1, "
+                                  "dtype=scores.dtype, device=scores.device)\n")},
+          message="ties broken by sample order", fails=("test_ranking_auc", "test_ranking_auc_hidden")),
+    Wrong("ap_ties_split",
+          "sums one step per sample in sorted order, so tied scores do not cross the threshold together",
+          {"ranking_auc": Replace(_AP_BODY + _AP_TAIL,
+                                  "    order = torch.sort(scores.double(), descending=True, stable=True).indices\n"
+                                  "    hit = positive[order].double()\n"
+                                  "    precision = hit.cumsum(0) / torch.arange(1, len(hit) + 1, dtype=torch.float64, device=hit.device)\n"
+                                  "    return (hit * precision).sum() / hit.sum()\n")},
+          message="tied scores were split apart", fails=("test_ranking_auc_hidden",)),
+    Wrong("ovr_softmax",
+          "applies a softmax to (N, C) scores before the one-vs-rest metrics",
+          {"ranking_auc": Replace("    return torch.stack([binary(targets == c, scores[:, c]) for c in range(scores.shape[1])]).mean()\n",
+                                  "    scores = torch.softmax(scores.double(), dim=1)\n"
+                                  "    return torch.stack([binary(targets == c, scores[:, c]) for c in range(scores.shape[1])]).mean()\n")},
+          message="softmax applied to the (N, C) scores", fails=("test_ranking_auc_hidden",)),
+    Wrong("idcg_all_documents",
+          "sums the ideal DCG over all D documents instead of the top k",
+          {"ranking": [Replace(_IDEAL, "    ideal = relevance.double().sort(dim=1, descending=True).values\n"),
+                       Replace("    dcg, idcg = (ranked * discount).sum(dim=1), (ideal * discount).sum(dim=1)\n",
+                               "    full = 1.0 / torch.log2(torch.arange(2, ideal.shape[1] + 2, device=ideal.device, dtype=torch.float64))\n"
+                               "    dcg, idcg = (ranked * discount).sum(dim=1), (ideal * full).sum(dim=1)\n")]},
+          message="IDCG summed over all D documents", fails=("test_ranking_hidden",)),
+    Wrong("ndcg_binary_gain",
+          "uses binary gains (relevant or not) instead of the graded relevance",
+          {"ranking": [Replace("    ranked = _ranked_relevance(relevance, scores)[:, :k]\n",
+                               "    ranked = (_ranked_relevance(relevance, scores)[:, :k] > 0).double()\n"),
+                       Replace(_IDEAL, "    ideal = (relevance > 0).double().sort(dim=1, descending=True).values[:, :k]\n")]},
+          message="binary gains", fails=("test_ranking", "test_ranking_hidden")),
+    Wrong("mrr_no_hit_rank1",
+          "takes the first hit with argmax, so a query with no relevant document counts as a hit at rank 1",
+          {"ranking": Replace("    reciprocal = torch.where(hits, 1.0 / ranks, torch.zeros_like(ranks))\n"
+                              "    return reciprocal.max(dim=1).values.mean()\n",
+                              "    first = hits.double().argmax(dim=1)\n"
+                              "    return (1.0 / (first + 1).double()).mean()\n")},
+          message="counted as a hit at rank 1", fails=("test_ranking_hidden",)),
+    Wrong("stream_reset_keeps_loss",
+          "reset() clears the counts but keeps the loss sum",
+          {"streaming": [Replace("        self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)\n",
+                                 "        if not hasattr(self, \"loss_sum\"):\n"
+                                 "            self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)\n")]},
+          message="reset() left part of the state", fails=("test_streaming_hidden",)),
     # ---- Alternative correct submissions ---------------------------------------------------------------
     Correct("cm_index_put",
             "counts with index_put_(accumulate=True)",
@@ -375,4 +447,56 @@ BANK = [
             {"streaming": Replace(_MERGE, "        if int(self.confusion.sum()) == 0:\n"
                                           "            self.confusion, self.loss_sum = other.confusion.clone(), other.loss_sum.clone()\n"
                                           "            return self\n" + _MERGE)}),
+    Correct("prf_own_counts_helper",
+            "a helper of its own named _counts (the name a hidden test cell uses for its own helper)",
+            {"precision_recall_f1": '''def _counts(targets, preds, num_classes):
+    cm = confusion_matrix(targets, preds, num_classes).double()
+    tp = cm.diagonal()
+    return tp, cm.sum(0) - tp, cm.sum(1) - tp, cm.sum(1)
+
+
+def precision_recall_f1(targets, preds, num_classes, average=None, zero_division=0.0):
+    tp, fp, fn, support = _counts(targets, preds, num_classes)
+    if average == "micro":
+        tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+
+    def div(num, den):
+        return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)),
+                           torch.full_like(num, float(zero_division)))
+
+    p, r, f = div(tp, tp + fp), div(tp, tp + fn), div(2 * tp, 2 * tp + fp + fn)
+    if average == "macro":
+        return p.mean(), r.mean(), f.mean()
+    if average == "weighted":
+        w = support / support.sum()
+        return (p * w).sum(), (r * w).sum(), (f * w).sum()
+    return p, r, f
+'''}),
+    Correct("ranking_own_ranked_helper",
+            "a ranking helper of its own named _ranked (the name a hidden test cell uses for its own helper)",
+            {"ranking": '''def _ranked(relevance, scores):
+    return torch.gather(relevance.double(), 1, torch.argsort(-scores.double(), dim=1))
+
+
+def mrr(relevance, scores):
+    r = _ranked(relevance, scores)
+    pos = torch.arange(1, r.shape[1] + 1, device=r.device, dtype=torch.float64)
+    return (1.0 / torch.where(r > 0, pos, torch.full_like(pos, float("inf"))).min(dim=1).values).mean()
+
+
+def ndcg_at_k(relevance, scores, k):
+    r = _ranked(relevance, scores)[:, :k]
+    ideal = relevance.double().sort(dim=1, descending=True).values[:, :k]
+    disc = 1.0 / torch.log2(torch.arange(2, r.shape[1] + 2, device=r.device, dtype=torch.float64))
+    dcg, idcg = (r * disc).sum(1), (ideal * disc).sum(1)
+    return torch.where(idcg > 0, dcg / torch.where(idcg > 0, idcg, torch.ones_like(idcg)), torch.zeros_like(dcg)).mean()
+
+
+def map_at_k(relevance, scores, k):
+    r = _ranked(relevance, scores)
+    hit = (r[:, :k] > 0).double()
+    prec = hit.cumsum(1) / torch.arange(1, hit.shape[1] + 1, device=r.device, dtype=torch.float64)
+    den = (r > 0).sum(1).clamp(max=k).double()
+    return torch.where(den > 0, (prec * hit).sum(1) / den.clamp(min=1), torch.zeros_like(den)).mean()
+'''}),
 ]
