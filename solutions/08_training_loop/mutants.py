@@ -33,5 +33,7 @@ EQUIVALENT = {
     "learner@fe97227a1a": "the callbacks given to fit are added and then removed one by one from learn.cbs; whether "
                           "`added` is a copy of cbs or cbs itself changes nothing (cbs is not modified)",
     "callbacks@ecf79ec45c": "the metrics dict is only read; a copy differs only if the caller mutates it during fit",
+    "callbacks@75eccc44b1": "MetricsCallback.before_epoch only starts the sums and never reads learn: calling it with "
+                            "None or with learn is the same",
     "callbacks@4dd0d1c31f": "the modules list is only read; a copy differs only if the caller mutates it during fit",
 }
