@@ -660,8 +660,8 @@ scores = torch.tensor([0.1, 0.4, 0.35, 0.8, 0.4, 0.4])
 auc = call("roc_auc([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.4, 0.4])", roc_auc, targets, scores)
 # the positive scored 0.4 is tied with two negatives: 7/9 or 5/9 if those ties count as wins or as losses
 check_metric(auc, torch.tensor(2 / 3, dtype=torch.float64), "roc_auc([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.4, 0.4])",
-             strict=False, mistakes={"tied scores were not counted as one half (ties broken by sample order, or counted "
-                                     "as a win or a loss): a positive tied with a negative counts one half":
+             strict=False, mistakes={"tied scores were not counted as one half (decided by the samples' order, or "
+                                     "all won or all lost): a positive tied with a negative counts one half":
                                      lambda v: min(abs(float(v) - 7 / 9), abs(float(v) - 5 / 9)) < 1e-9})
 ap = call("average_precision([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.4, 0.4])", average_precision, targets, scores)
 check_metric(ap, torch.tensor(1 / 3 * 1 + 1 / 3 * 0.5 + 1 / 3 * 0.6, dtype=torch.float64),
