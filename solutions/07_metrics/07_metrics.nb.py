@@ -275,7 +275,7 @@ def check_metric(got, expected, what, *, atol=1e-12, rtol=1e-10, mistakes=None, 
                 continue
             value = value.reshape(expected.shape)
             # a mistake is only a candidate where its result differs from the right one
-            if torch.allclose(value, expected, atol=1e-9, equal_nan=True):
+            if torch.allclose(value, expected, atol=1e-9, rtol=0, equal_nan=True):
                 continue
         named[description] = value
     diff = torch.nan_to_num((got - expected).abs(), nan=math.inf)
@@ -495,8 +495,9 @@ def _run_prf(t, p, c, average, zero_division, strict, mistakes_for=None):
     return _got
 
 
-library_gate("precision_recall_f1(targets, preds, 3)", precision_recall_f1, to_device(torch.tensor([0, 1, 2])),
-             to_device(torch.tensor([0, 2, 2])), 3)
+with stand_ins(confusion_matrix=_cm_reference):  # a Part 1 mistake costs Part 1 only
+    library_gate("precision_recall_f1(targets, preds, 3)", precision_recall_f1, to_device(torch.tensor([0, 1, 2])),
+                 to_device(torch.tensor([0, 2, 2])), 3)
 _g = torch.Generator().manual_seed(72)
 clauses = Clauses(points=6)
 with stand_ins(confusion_matrix=_cm_reference):
@@ -802,7 +803,10 @@ with clauses.clause("one-vs-rest macro roc_auc for (N, C) scores: the mean over 
                       _sk_auc(_t.numpy(), _p.numpy(), multi_class="ovr", average="weighted"),
                       _SOFTMAX: _ovr_auc(_t, torch.softmax(_p, dim=1))})
         _check_value(roc_auc, f"roc_auc(targets of {_c} classes, raw scores of shape ({_n}, {_c}))", _t, _s,
-                     _ovr_auc(_t, _s), {_SOFTMAX: _ovr_auc(_t, torch.softmax(_s.double(), dim=1))})
+                     _ovr_auc(_t, _s), {_SOFTMAX: _ovr_auc(_t, torch.softmax(_s.double(), dim=1)),
+                                        "one-vs-rest weighted by class frequency: the macro mean is unweighted":
+                                        sum((_t == k).sum().item() * _sk_auc((_t == k).long().numpy(), _s[:, k].numpy())
+                                            for k in range(_c)) / _n})
 with clauses.clause("one-vs-rest macro average_precision for (N, C) scores equals average_precision_score "
                     "on one-hot targets", points=1):
     for _n, _c, _ties in ((90, 3, 0), (150, 4, 5)):
@@ -1234,6 +1238,12 @@ def _same_snapshot(before, after):
         and torch.allclose(before[k].double(), after[k].double(), atol=0, rtol=0, equal_nan=True) for k in before)
 
 
+def _shares_tensor(a, b):
+    """Whether objects ``a`` and ``b`` hold a tensor with the same storage (an alias)."""
+    tensors = lambda o: [v for v in getattr(o, "__dict__", {}).values() if isinstance(v, torch.Tensor) and v.numel()]
+    return any(x.untyped_storage().data_ptr() == y.untyped_storage().data_ptr() for x in tensors(a) for y in tensors(b))
+
+
 def _show_snapshot(snapshot):
     return ", ".join(f"{k}={float(v):.6g}" if isinstance(v, torch.Tensor) and v.numel() == 1 else f"{k}={v!r}"
                      for k, v in snapshot.items())
@@ -1241,9 +1251,10 @@ def _show_snapshot(snapshot):
 
 _g = torch.Generator().manual_seed(75)
 _t0, _p0, _l0 = _data(30, 4, _g)
-_gate = _new(4)
-library_gate("StreamingMetrics.update", _gate.update, given(_t0), given(_p0), _batch_loss(_l0, 0, 30))
-library_gate("StreamingMetrics.compute", _gate.compute)
+with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_reference):  # a Part 1/2 mistake: not here
+    _gate = _new(4)
+    library_gate("StreamingMetrics.update", _gate.update, given(_t0), given(_p0), _batch_loss(_l0, 0, 30))
+    library_gate("StreamingMetrics.compute", _gate.compute)
 clauses = Clauses(points=6)
 with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_reference):
     with clauses.clause("batches of unequal size: accuracy, macro-F1 over all classes and the per-sample mean "
@@ -1338,7 +1349,8 @@ with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_referenc
             _after = _snapshot(_shard, f"compute() of the shard after {_later}")
             check(_same_snapshot(_before, _after),
                   f"{_later} changed what the shard computes: before {_show_snapshot(_before)}, after "
-                  f"{_show_snapshot(_after)}. merge must share no state with other.", _hint)
+                  f"{_show_snapshot(_after)}. merge must share no state with other.",
+                  _hint if _shares_tensor(_target, _shard) else None)
         # the other way round: the shard's later calls never reach the object it was merged into
         _target = _new(4)
         call("merge(shard)", _target.merge, _shard)
@@ -1349,7 +1361,7 @@ with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_referenc
         check(_same_snapshot(_before, _after),
               f"total.merge(shard) into a new object, then shard.update(...) and shard.merge(...) changed what total "
               f"computes: before {_show_snapshot(_before)}, after {_show_snapshot(_after)}. merge must share no "
-              f"state with other.", _hint)
+              f"state with other.", _hint if _shares_tensor(_target, _shard) else None)
         call("shard.reset()", _shard.reset)
         _after = _snapshot(_target, "compute() of the object a shard was merged into, after shard.reset()")
         check(_same_snapshot(_before, _after),
@@ -1410,7 +1422,7 @@ with stand_ins(confusion_matrix=_cm_reference, precision_recall_f1=_prf_referenc
         _m = _new(3)
         _empty = {"accuracy": math.nan, "macro_f1": 0.0, "loss": math.nan}
         _guarded = "with no samples, 0 / 0 was guarded (e.g. clamp(min=1)) and gave 0: the contract asks for nan there"
-        _extra = {"accuracy": {_guarded: 0.0}, "loss": {_guarded: 0.0}}
+        _extra = {"accuracy": {_guarded: 0.0}}
         _check_result(call("compute() of a new StreamingMetrics(3), before any update", _m.compute), _empty,
                       "compute() before any update", extra=_extra)  # after reset(): the reset clause
 clauses.verdict()
