@@ -774,6 +774,15 @@ with clauses.clause("binary roc_auc equals roc_auc_score on distinct scores", po
         _t, _s = _binary_case(_n, _g, 0)
         _check_value(roc_auc, f"roc_auc(targets, scores) on {_n} samples with distinct scores", _t, _s,
                      _sk_auc(_t.numpy(), _s.numpy()), _auc_mistakes(_t, _s))
+    # 6001 positives: n_pos (n_pos + 1) / 2 = 18009001 and the rank sums exceed 2**24, where float32 stops
+    # holding every integer (counts divided as integers give float32); the result must stay exact in float64
+    _gl = torch.Generator().manual_seed(7)
+    _t = torch.cat([torch.ones(6001, dtype=torch.int64), torch.zeros(1000, dtype=torch.int64)])
+    _t = _t[torch.randperm(len(_t), generator=_gl)]
+    _s = torch.randn(len(_t), generator=_gl, dtype=torch.float64)
+    _auc = _sk_auc(_t.numpy(), _s.numpy())
+    _check_value(roc_auc, "roc_auc(targets, float64 scores) on 7001 samples (6001 positives) with distinct scores",
+                 _t, _s, _auc, {"the AUC of the reversed scores (1 - AUC): higher scores mean positive": 1 - _auc})
 with clauses.clause("binary roc_auc with tied scores: a tie counts one half, exactly as roc_auc_score", points=1):
     for _n, _ties in ((60, 4), (200, 10), (12, 2)):
         _t, _s = _binary_case(_n, _g, _ties)

@@ -362,6 +362,11 @@ BANK = [
                                  "        if not hasattr(self, \"loss_sum\"):\n"
                                  "            self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)\n")]},
           message="reset() left part of the state", fails=("test_streaming_hidden",)),
+    # ---- mutation triage ----------------------------------------------------------------------------
+    Wrong("auc_int_positive_count",
+          "keeps the number of positives as an int64 tensor, so n_pos (n_pos + 1) / 2 is divided into float32",
+          {"ranking_auc": Replace("    n_pos = positive.sum().double()\n", "    n_pos = positive.sum()\n")},
+          message="that is float32 precision", fails=("test_ranking_auc_hidden",)),
     # ---- Alternative correct submissions ---------------------------------------------------------------
     Correct("cm_index_put",
             "counts with index_put_(accumulate=True)",

