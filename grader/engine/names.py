@@ -11,7 +11,6 @@ afterwards, with the rest of what the cell defined.
 """
 import ast
 
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -104,9 +103,9 @@ class _Renamer(ast.NodeTransformer):
         return node
 
     def _function(self, node):
-        # Decorators, defaults and annotations belong to the enclosing scope; the body to its own.
-        for field in ("decorator_list",):
-            setattr(node, field, [self.visit(d) for d in getattr(node, field, [])])
+        # Decorators and defaults belong to the enclosing scope; the body to its own.
+        if not isinstance(node, ast.Lambda):
+            node.decorator_list = [self.visit(d) for d in node.decorator_list]
         node.args.defaults = [self.visit(d) for d in node.args.defaults]
         node.args.kw_defaults = [self.visit(d) if d is not None else None for d in node.args.kw_defaults]
         if not isinstance(node, ast.Lambda):
